@@ -1,0 +1,143 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Collapse through the kernel's own engine: madvise_collapse(), the code
+ * behind MADV_COLLAPSE. It isolates, copies, swaps in and installs the PMD
+ * exactly as khugepaged would, so xhugepaged never rewrites page tables
+ * itself. Neighbouring PMDs that passed judgement go in one call, which
+ * amortises the engine's lru_add_drain_all().
+ *
+ * The engine reports one errno for the whole range; a kretprobe on
+ * hpage_collapse_scan_pmd() (optional) recovers the SCAN_* result of each
+ * PMD for calls made by our own thread.
+ */
+#include <linux/kernel.h>
+#include <linux/mm.h>
+#include <linux/huge_mm.h>
+#include <linux/gfp.h>
+#include <linux/ktime.h>
+#include <linux/sched.h>
+
+#include "xhugepaged.h"
+#include "hooks.h"
+#include "trace.h"
+
+/* Only the scanner thread writes this, and only the scanner's calls hit it. */
+static struct {
+	struct task_struct *task;
+	unsigned long start;
+	unsigned int nr;
+	int result[XHP_BATCH_MAX];
+} xhp_engine;
+
+int xhp_hook_scan_pmd_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	struct xhp_scan_pmd_data *d = (void *)ri->data;
+
+	if (current != READ_ONCE(xhp_engine.task))
+		return 1;	/* not ours: skip the return handler */
+	d->address = regs->dx;	/* hpage_collapse_scan_pmd(mm, vma, address, ...) */
+	return 0;
+}
+
+int xhp_hook_scan_pmd_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	struct xhp_scan_pmd_data *d = (void *)ri->data;
+	unsigned long idx;
+
+	if (d->address < xhp_engine.start)
+		return 0;
+	idx = (d->address - xhp_engine.start) >> HPAGE_PMD_SHIFT;
+	if (idx < xhp_engine.nr)
+		xhp_engine.result[idx] = regs_return_value(regs);
+	return 0;
+}
+
+/* madvise_collapse_errno() in reverse, for when the kretprobe is absent. */
+static unsigned int xhp_errno_to_result(int err)
+{
+	switch (err) {
+	case -ENOMEM:
+		return XHP_SCAN_ALLOC_HUGE_PAGE_FAIL;
+	case -EBUSY:
+		return XHP_SCAN_CGROUP_CHARGE_FAIL;
+	case -EAGAIN:
+		return XHP_SCAN_PAGE_LOCK;
+	default:
+		return XHP_SCAN_FAIL;
+	}
+}
+
+/*
+ * khugepaged/defrag=0: collapse only when a huge page is free right now.
+ * The engine always allocates with direct reclaim and compaction, so ask
+ * first with a light allocation that does neither.
+ */
+static bool xhp_huge_page_available(void)
+{
+	struct folio *folio;
+
+	if (READ_ONCE(xhp_knobs.defrag))
+		return true;
+	folio = folio_alloc(GFP_TRANSHUGE_LIGHT | __GFP_NOWARN, HPAGE_PMD_ORDER);
+	if (!folio)
+		return false;
+	folio_put(folio);
+	return true;
+}
+
+unsigned int xhp_collapse_batch(struct mm_struct *mm,
+				struct vm_area_struct *vma,
+				const struct xhp_batch *b, bool *lock_dropped,
+				bool *alloc_failed)
+{
+	unsigned long end = b->start + b->nr * HPAGE_PMD_SIZE;
+	struct vm_area_struct *prev = NULL;
+	unsigned int i, huge = 0;
+	u64 t0;
+	int ret;
+
+	*lock_dropped = false;
+	*alloc_failed = false;
+	if (!xhp_huge_page_available()) {
+		for (i = 0; i < b->nr; i++)
+			xhp_result_count(XHP_SCAN_ALLOC_HUGE_PAGE_FAIL);
+		*alloc_failed = true;
+		return 0;
+	}
+
+	xhp_engine.start = b->start;
+	xhp_engine.nr = b->nr;
+	for (i = 0; i < b->nr; i++)
+		xhp_engine.result[i] = -1;
+	WRITE_ONCE(xhp_engine.task, current);
+
+	trace_xhp_collapse_begin(mm, b->start, b->nr, "xhugepaged");
+	t0 = ktime_get_ns();
+	ret = xhp_sym.madvise_collapse(vma, &prev, b->start, end);
+	WRITE_ONCE(xhp_engine.task, NULL);
+	*lock_dropped = !prev;
+
+	/* The engine returns with mmap_lock held: check what became huge. */
+	for (i = 0; i < b->nr; i++) {
+		unsigned long addr = b->start + i * HPAGE_PMD_SIZE;
+		pmd_t *pmdp = xhp_find_pmd(mm, addr);
+		unsigned int result;
+
+		if (pmdp && pmd_trans_huge(pmdp_get_lockless(pmdp))) {
+			result = XHP_SCAN_SUCCEED;
+			huge++;
+		} else if (xhp_engine.result[i] >= 0 &&
+			   xhp_engine.result[i] != XHP_SCAN_SUCCEED) {
+			result = xhp_engine.result[i];
+		} else {
+			result = xhp_errno_to_result(ret);
+		}
+		if (result == XHP_SCAN_ALLOC_HUGE_PAGE_FAIL)
+			*alloc_failed = true;
+		xhp_result_count(result);
+	}
+	trace_xhp_collapse_end(mm, b->start, b->nr, "xhugepaged",
+			       ktime_get_ns() - t0, ret, huge);
+	atomic_add(huge, &xhp_stats.pages_collapsed);
+	return huge;
+}

@@ -1,0 +1,69 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * xhugepaged: a loadable khugepaged. Module init and exit: one ladder that
+ * unwinds exactly what it set up.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/kernel.h>
+#include <linux/module.h>
+
+#include "xhugepaged.h"
+
+#define CREATE_TRACE_POINTS
+#include "trace.h"
+
+static int __init xhp_init(void)
+{
+	int err;
+
+	err = xhp_symbols_resolve();
+	if (err)
+		return err;
+
+	err = xhp_registry_init();
+	if (err)
+		return err;
+
+	err = xhp_probes_install();
+	if (err)
+		goto registry_exit;
+
+	/* After the hooks, so no process slips between the two. */
+	xhp_registry_add_existing();
+
+	err = xhp_sysfs_init();
+	if (err)
+		goto probes_remove;
+
+	err = xhp_scanner_start();
+	if (err)
+		goto sysfs_exit;
+
+	pr_info("loaded: enabled=%s, %u mms queued\n",
+		xhp_mode_name(xhp_knobs.enabled), xhp_registry_count());
+	return 0;
+
+sysfs_exit:
+	xhp_sysfs_exit();
+probes_remove:
+	xhp_probes_remove();
+registry_exit:
+	xhp_registry_exit();
+	return err;
+}
+
+static void __exit xhp_exit(void)
+{
+	xhp_scanner_stop();
+	xhp_sysfs_exit();
+	xhp_probes_remove();
+	xhp_registry_exit();
+	pr_info("unloaded\n");
+}
+
+module_init(xhp_init);
+module_exit(xhp_exit);
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("A loadable khugepaged with its own knobs, counters and tracepoints");
+MODULE_AUTHOR("xhugepaged developers");

@@ -1,0 +1,251 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The mm registry: xhugepaged's own mm slots (hash for lookup, list for scan
+ * order), like khugepaged's. It learns of mms from three places, none of
+ * which depend on the native THP "enabled" setting:
+ *   - the processes alive at load (a walk of the task list),
+ *   - khugepaged_enter_vma(), which the kernel calls on every mmap, brk,
+ *     MADV_HUGEPAGE and huge fault, before deciding whether khugepaged cares,
+ *   - the sched_process_fork tracepoint, for children of queued processes.
+ * A slot holds mmgrab() only (the mm_struct, never the address space); the
+ * exit_mmap() hook drops it as the address space is torn down, and the
+ * scanner drops any it finds with no users left.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/kernel.h>
+#include <linux/hashtable.h>
+#include <linux/slab.h>
+#include <linux/sched/mm.h>
+#include <linux/sched/signal.h>
+#include <linux/sched/task.h>
+#include <linux/spinlock.h>
+
+#include "xhugepaged.h"
+#include "hooks.h"
+#include "trace.h"
+
+#define XHP_MM_HASH_BITS 10
+
+static DEFINE_SPINLOCK(xhp_reg_lock);
+static DEFINE_HASHTABLE(xhp_mm_hash, XHP_MM_HASH_BITS);
+static LIST_HEAD(xhp_mm_list);
+static struct xhp_mm_slot *xhp_cursor;		/* NULL: start of a pass */
+static unsigned long xhp_cursor_address;
+static unsigned int xhp_nr_slots;
+static struct kmem_cache *xhp_slot_cache;
+static atomic_t xhp_reg_alloc_fail = ATOMIC_INIT(0);
+
+static struct xhp_mm_slot *xhp_lookup(struct mm_struct *mm)
+{
+	struct xhp_mm_slot *slot;
+
+	hash_for_each_possible(xhp_mm_hash, slot, hash, (unsigned long)mm)
+		if (slot->mm == mm)
+			return slot;
+	return NULL;
+}
+
+/* Unlink @slot, moving the cursor past it. Caller holds xhp_reg_lock. */
+static void xhp_unlink(struct xhp_mm_slot *slot)
+{
+	if (xhp_cursor == slot) {
+		xhp_cursor = list_is_last(&slot->node, &xhp_mm_list) ? NULL :
+			     list_next_entry(slot, node);
+		xhp_cursor_address = 0;
+	}
+	hash_del(&slot->hash);
+	list_del(&slot->node);
+	xhp_nr_slots--;
+}
+
+/* May run in atomic context (probe handlers): never sleeps. */
+static void xhp_registry_add(struct mm_struct *mm)
+{
+	struct xhp_mm_slot *slot;
+	bool known;
+
+	spin_lock(&xhp_reg_lock);
+	known = xhp_lookup(mm);
+	spin_unlock(&xhp_reg_lock);
+	if (known)
+		return;
+
+	slot = kmem_cache_alloc(xhp_slot_cache, GFP_ATOMIC | __GFP_NOWARN);
+	if (!slot) {
+		atomic_inc(&xhp_reg_alloc_fail);
+		return;
+	}
+	slot->mm = mm;
+
+	spin_lock(&xhp_reg_lock);
+	if (xhp_lookup(mm)) {
+		spin_unlock(&xhp_reg_lock);
+		kmem_cache_free(xhp_slot_cache, slot);
+		return;
+	}
+	mmgrab(mm);
+	hash_add(xhp_mm_hash, &slot->hash, (unsigned long)mm);
+	/* Behind the cursor, so a new area settles before it is scanned. */
+	list_add_tail(&slot->node, &xhp_mm_list);
+	xhp_nr_slots++;
+	spin_unlock(&xhp_reg_lock);
+	trace_xhp_mm_enter(mm);
+}
+
+/* Hook on khugepaged_enter_vma(vma, vm_flags). */
+int xhp_hook_enter_vma(struct kprobe *kp, struct pt_regs *regs)
+{
+	struct vm_area_struct *vma = (void *)regs->di;
+
+	if (vma && vma->vm_mm)
+		xhp_registry_add(vma->vm_mm);
+	return 0;
+}
+
+/*
+ * Hook on exit_mmap(mm): mm_users is zero and the address space is going.
+ * Our mmgrab() cannot be the last reference (__mmput() holds one), so
+ * mmdrop() here never frees.
+ */
+int xhp_hook_exit_mmap(struct kprobe *kp, struct pt_regs *regs)
+{
+	struct mm_struct *mm = (void *)regs->di;
+	struct xhp_mm_slot *slot;
+
+	spin_lock(&xhp_reg_lock);
+	slot = xhp_lookup(mm);
+	if (slot)
+		xhp_unlink(slot);
+	spin_unlock(&xhp_reg_lock);
+	if (!slot)
+		return 0;
+	trace_xhp_mm_leave(mm);
+	kmem_cache_free(xhp_slot_cache, slot);
+	mmdrop(mm);
+	return 0;
+}
+
+/* sched_process_fork tracepoint: a child with its own mm. */
+void xhp_hook_fork(void *data, struct task_struct *parent,
+		   struct task_struct *child)
+{
+	struct mm_struct *mm = READ_ONCE(child->mm);
+
+	if (mm && mm != READ_ONCE(parent->mm) && !(child->flags & PF_KTHREAD))
+		xhp_registry_add(mm);
+}
+
+void xhp_registry_add_existing(void)
+{
+	struct task_struct *p;
+
+	rcu_read_lock();
+	for_each_process(p) {
+		if (p->flags & PF_KTHREAD)
+			continue;
+		task_lock(p);
+		if (p->mm)
+			xhp_registry_add(p->mm);
+		task_unlock(p);
+	}
+	rcu_read_unlock();
+}
+
+struct mm_struct *xhp_registry_cursor_get(unsigned long *address,
+					  bool *new_pass)
+{
+	struct xhp_mm_slot *slot, *dead = NULL;
+	struct mm_struct *mm = NULL;
+
+	*new_pass = false;
+	spin_lock(&xhp_reg_lock);
+	if (list_empty(&xhp_mm_list))
+		goto out;
+	if (!xhp_cursor) {
+		xhp_cursor = list_first_entry(&xhp_mm_list, struct xhp_mm_slot,
+					      node);
+		xhp_cursor_address = 0;
+		*new_pass = true;
+	}
+	slot = xhp_cursor;
+	if (mmget_not_zero(slot->mm)) {
+		mm = slot->mm;
+		*address = xhp_cursor_address;
+	} else {
+		/* Exiting and the exit hook missed it: reap it here. */
+		xhp_unlink(slot);
+		dead = slot;
+	}
+out:
+	spin_unlock(&xhp_reg_lock);
+	if (dead) {
+		trace_xhp_mm_leave(dead->mm);
+		mmdrop(dead->mm);
+		kmem_cache_free(xhp_slot_cache, dead);
+	}
+	return mm;
+}
+
+/*
+ * The scanner is done with @mm for now: remember where it stopped or, when
+ * @mm_done, move to the next mm. Returns true when that wrapped the list.
+ */
+bool xhp_registry_cursor_put(struct mm_struct *mm, unsigned long address,
+			     bool mm_done)
+{
+	bool wrapped = false;
+
+	spin_lock(&xhp_reg_lock);
+	if (xhp_cursor && xhp_cursor->mm == mm) {
+		if (mm_done) {
+			wrapped = list_is_last(&xhp_cursor->node, &xhp_mm_list);
+			xhp_cursor = wrapped ? NULL :
+				     list_next_entry(xhp_cursor, node);
+			xhp_cursor_address = 0;
+		} else {
+			xhp_cursor_address = address;
+		}
+	}
+	spin_unlock(&xhp_reg_lock);
+	mmput(mm);
+	return wrapped;
+}
+
+unsigned int xhp_registry_count(void)
+{
+	return READ_ONCE(xhp_nr_slots);
+}
+
+bool xhp_registry_empty(void)
+{
+	return list_empty_careful(&xhp_mm_list);
+}
+
+int xhp_registry_init(void)
+{
+	xhp_slot_cache = KMEM_CACHE(xhp_mm_slot, 0);
+	return xhp_slot_cache ? 0 : -ENOMEM;
+}
+
+/* Called with every hook removed and the scanner stopped. */
+void xhp_registry_exit(void)
+{
+	struct xhp_mm_slot *slot, *tmp;
+	LIST_HEAD(doomed);
+
+	spin_lock(&xhp_reg_lock);
+	list_for_each_entry_safe(slot, tmp, &xhp_mm_list, node) {
+		hash_del(&slot->hash);
+		list_move(&slot->node, &doomed);
+	}
+	xhp_cursor = NULL;
+	xhp_nr_slots = 0;
+	spin_unlock(&xhp_reg_lock);
+
+	list_for_each_entry_safe(slot, tmp, &doomed, node) {
+		mmdrop(slot->mm);
+		kmem_cache_free(xhp_slot_cache, slot);
+	}
+	kmem_cache_destroy(xhp_slot_cache);
+}

@@ -1,0 +1,224 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The xhugepaged kthread: each round spends pages_to_scan PTEs' worth of
+ * budget walking queued mms from where the last round stopped, judging PMD
+ * ranges and collapsing what passes; then it sleeps scan_sleep_millisecs, or
+ * alloc_sleep_millisecs after a failed huge page allocation. A knob write
+ * ends either sleep at once. The loop mirrors khugepaged_do_scan().
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/kernel.h>
+#include <linux/kthread.h>
+#include <linux/freezer.h>
+#include <linux/mm.h>
+#include <linux/mmap_lock.h>
+#include <linux/huge_mm.h>
+#include <linux/sched.h>
+
+#include "xhugepaged.h"
+#include "trace.h"
+
+struct xhp_scanner_stats xhp_stats;
+
+static struct task_struct *xhp_thread;
+static DECLARE_WAIT_QUEUE_HEAD(xhp_wait);
+static atomic_t xhp_kicked = ATOMIC_INIT(0);
+
+void xhp_scanner_kick(void)
+{
+	atomic_set(&xhp_kicked, 1);
+	wake_up_interruptible(&xhp_wait);
+}
+
+static void xhp_sleep(unsigned int msecs)
+{
+	wait_event_freezable_timeout(xhp_wait,
+				     kthread_should_stop() ||
+				     atomic_xchg(&xhp_kicked, 0),
+				     msecs_to_jiffies(msecs));
+}
+
+struct xhp_scan_state {
+	struct mm_struct *mm;
+	unsigned long address;	/* next PMD-aligned address to look at */
+	unsigned int progress;
+	bool alloc_failed;
+};
+
+/* Collapse the pending batch; true if the engine dropped mmap_lock. */
+static bool xhp_flush(struct xhp_scan_state *s, struct vm_area_struct *vma,
+		      struct xhp_batch *b)
+{
+	bool dropped, alloc_failed;
+
+	if (!b->nr)
+		return false;
+	xhp_collapse_batch(s->mm, vma, b, &dropped, &alloc_failed);
+	b->nr = 0;
+	if (alloc_failed)
+		s->alloc_failed = true;
+	return dropped;
+}
+
+static void xhp_skip_vma(struct xhp_scan_state *s, struct vm_area_struct *vma)
+{
+	/* An anon VMA big enough for a THP but not allowed one: say why. */
+	if (vma_is_anonymous(vma) &&
+	    ALIGN(vma->vm_start, HPAGE_PMD_SIZE) + HPAGE_PMD_SIZE <= vma->vm_end)
+		xhp_result_count(XHP_SCAN_VMA_CHECK);
+	s->progress++;
+	s->address = vma->vm_end;
+}
+
+/*
+ * Scan one VMA from s->address. Returns false when mmap_lock was dropped
+ * by the engine (the VMA must be looked up again) or the round is over.
+ */
+static bool xhp_scan_vma(struct xhp_scan_state *s, struct vm_area_struct *vma,
+			 unsigned int budget)
+{
+	unsigned long hstart = max(ALIGN(vma->vm_start, HPAGE_PMD_SIZE),
+				   s->address);
+	unsigned long hend = ALIGN_DOWN(vma->vm_end, HPAGE_PMD_SIZE);
+	struct xhp_batch b = { .nr = 0 };
+	struct xhp_pmd_verdict v;
+	unsigned long addr;
+
+	if (hstart >= hend) {
+		s->progress++;
+		s->address = vma->vm_end;
+		return true;
+	}
+	for (addr = hstart; addr < hend; addr += HPAGE_PMD_SIZE) {
+		if (s->progress >= budget || s->alloc_failed ||
+		    kthread_should_stop())
+			break;
+		xhp_judge_pmd(s->mm, vma, addr, &v);
+		s->progress += HPAGE_PMD_NR;
+		trace_xhp_scan_pmd(s->mm, addr, v.result,
+				   xhp_result_name(v.result), v.none_or_zero,
+				   v.swap, v.shared, v.referenced, v.writable);
+		if (v.result != XHP_SCAN_SUCCEED) {
+			xhp_result_count(v.result);
+			s->address = addr + HPAGE_PMD_SIZE;
+			if (xhp_flush(s, vma, &b))
+				return false;
+			continue;
+		}
+		b.start = b.nr ? b.start : addr;
+		b.nr++;
+		s->address = addr + HPAGE_PMD_SIZE;
+		if (b.nr == XHP_BATCH_MAX && xhp_flush(s, vma, &b))
+			return false;
+	}
+	if (xhp_flush(s, vma, &b))
+		return false;
+	if (addr >= hend) {
+		s->address = vma->vm_end;
+		return true;
+	}
+	return false;
+}
+
+/* One mm, like khugepaged_scan_mm_slot(). Returns the budget used. */
+static unsigned int xhp_scan_mm(unsigned int budget, bool *alloc_failed,
+				bool *wrapped)
+{
+	struct xhp_scan_state s = { .progress = 0 };
+	struct vm_area_struct *vma;
+	bool mm_done = false, new_pass;
+
+	*wrapped = false;
+	s.mm = xhp_registry_cursor_get(&s.address, &new_pass);
+	if (!s.mm)
+		return 1;
+
+	if (!mmap_read_trylock(s.mm)) {
+		/* Busy: come back to it next pass, as khugepaged does. */
+		*wrapped = xhp_registry_cursor_put(s.mm, s.address, true);
+		return 1;
+	}
+	while (s.progress < budget && !s.alloc_failed &&
+	       !kthread_should_stop()) {
+		vma = find_vma(s.mm, s.address);
+		if (!vma) {
+			mm_done = true;
+			break;
+		}
+		if (!xhp_vma_eligible(vma)) {
+			xhp_skip_vma(&s, vma);
+			continue;
+		}
+		xhp_scan_vma(&s, vma, budget);
+	}
+	mmap_read_unlock(s.mm);
+
+	*alloc_failed = s.alloc_failed;
+	*wrapped = xhp_registry_cursor_put(s.mm, s.address, mm_done);
+	return max(s.progress, 1U);
+}
+
+static void xhp_do_scan(void)
+{
+	unsigned int pages = READ_ONCE(xhp_knobs.pages_to_scan);
+	unsigned int progress = 0, wraps = 0;
+	bool alloc_failed, wrapped, waited = false;
+
+	while (progress < pages) {
+		cond_resched();
+		if (kthread_should_stop() || xhp_pmd_mode() == XHP_NEVER ||
+		    xhp_registry_empty())
+			break;
+		progress += xhp_scan_mm(pages - progress, &alloc_failed,
+					&wrapped);
+		if (wrapped) {
+			atomic_inc(&xhp_stats.full_scans);
+			/* At most one full pass and a bit per round. */
+			if (++wraps >= 2)
+				break;
+		}
+		if (alloc_failed) {
+			if (waited)
+				break;
+			waited = true;
+			xhp_sleep(READ_ONCE(xhp_knobs.alloc_sleep_millisecs));
+		}
+	}
+}
+
+static int xhp_thread_fn(void *unused)
+{
+	set_freezable();
+	set_user_nice(current, MAX_NICE);
+
+	while (!kthread_should_stop()) {
+		if (xhp_pmd_mode() == XHP_NEVER) {
+			wait_event_freezable(xhp_wait, kthread_should_stop() ||
+					     xhp_pmd_mode() != XHP_NEVER);
+			continue;
+		}
+		xhp_do_scan();
+		xhp_sleep(READ_ONCE(xhp_knobs.scan_sleep_millisecs));
+	}
+	return 0;
+}
+
+int xhp_scanner_start(void)
+{
+	xhp_thread = kthread_run(xhp_thread_fn, NULL, XHP_NAME);
+	if (IS_ERR(xhp_thread)) {
+		int err = PTR_ERR(xhp_thread);
+
+		xhp_thread = NULL;
+		return err;
+	}
+	return 0;
+}
+
+void xhp_scanner_stop(void)
+{
+	if (xhp_thread)
+		kthread_stop(xhp_thread);
+	xhp_thread = NULL;
+}

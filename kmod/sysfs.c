@@ -1,0 +1,559 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * /sys/kernel/mm/xhugepaged/: a file-for-file mirror of
+ * /sys/kernel/mm/transparent_hugepage/ with the same read formats and the
+ * same accepted and rejected writes, so tools written for the real
+ * directory (the kernel's mm selftests among them) drive xhugepaged when it
+ * is bind-mounted over it. Files the module cannot own (fault-path and shmem
+ * policy) are kept, validated and documented as such in
+ * Documentation/ABI/testing/sysfs-kernel-mm-xhugepaged.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/kernel.h>
+#include <linux/kobject.h>
+#include <linux/slab.h>
+#include <linux/sysfs.h>
+#include <linux/mm.h>
+#include <linux/huge_mm.h>
+#include <linux/percpu.h>
+
+#include "xhugepaged.h"
+
+/* --- multiple-choice files: "a [b] c" ------------------------------------ */
+
+struct xhp_choice_attr {
+	struct kobj_attribute ka;
+	const char * const *names;	/* in display order */
+	unsigned int nr;
+	unsigned int *val;		/* index into names */
+	bool kick;
+};
+
+static ssize_t xhp_choice_emit(char *buf, const char * const *names,
+			       unsigned int nr, unsigned int cur)
+{
+	unsigned int i;
+	int len = 0;
+
+	for (i = 0; i < nr; i++)
+		len += sysfs_emit_at(buf, len, i == cur ? "%s[%s]" : "%s%s",
+				     i ? " " : "", names[i]);
+	len += sysfs_emit_at(buf, len, "\n");
+	return len;
+}
+
+static int xhp_choice_parse(const char *buf, const char * const *names,
+			    unsigned int nr)
+{
+	unsigned int i;
+
+	for (i = 0; i < nr; i++)
+		if (sysfs_streq(buf, names[i]))
+			return i;
+	return -EINVAL;
+}
+
+static ssize_t xhp_choice_show(struct kobject *kobj, struct kobj_attribute *ka,
+			       char *buf)
+{
+	struct xhp_choice_attr *c = container_of(ka, struct xhp_choice_attr, ka);
+
+	return xhp_choice_emit(buf, c->names, c->nr, READ_ONCE(*c->val));
+}
+
+static ssize_t xhp_choice_store(struct kobject *kobj, struct kobj_attribute *ka,
+				const char *buf, size_t count)
+{
+	struct xhp_choice_attr *c = container_of(ka, struct xhp_choice_attr, ka);
+	int i = xhp_choice_parse(buf, c->names, c->nr);
+
+	if (i < 0)
+		return i;
+	WRITE_ONCE(*c->val, i);
+	if (c->kick)
+		xhp_scanner_kick();
+	return count;
+}
+
+#define XHP_CHOICE(var, fname, list, store, kick_)			\
+	static struct xhp_choice_attr var = {				\
+		.ka = __ATTR(fname, 0644, xhp_choice_show, store),	\
+		.names = list, .nr = ARRAY_SIZE(list),			\
+		.val = &var##_val, .kick = kick_,			\
+	}
+
+/* enabled: names in the order of enum xhp_thp_mode, so val == mode. */
+static const char * const xhp_enabled_names[] = { "always", "madvise", "never" };
+#define xhp_enabled_attr_val xhp_knobs.enabled
+XHP_CHOICE(xhp_enabled_attr, enabled, xhp_enabled_names, xhp_choice_store, true);
+
+/*
+ * Fault-path policies the module cannot own; kept for tool compatibility.
+ * Defaults are the kernel's compiled-in defaults.
+ */
+static const char * const xhp_defrag_names[] = {
+	"always", "defer", "defer+madvise", "madvise", "never" };
+static unsigned int xhp_defrag_attr_val = 3;
+XHP_CHOICE(xhp_defrag_attr, defrag, xhp_defrag_names, xhp_choice_store, false);
+
+static const char * const xhp_shmem_names[] = {
+	"always", "within_size", "advise", "never", "deny", "force" };
+static unsigned int xhp_shmem_attr_val = 3;
+
+/* shmem_enabled_store() rejects input that does not fit its 16-byte buffer. */
+static ssize_t xhp_shmem_store(struct kobject *kobj, struct kobj_attribute *ka,
+			       const char *buf, size_t count)
+{
+	if (count + 1 > 16)
+		return -EINVAL;
+	return xhp_choice_store(kobj, ka, buf, count);
+}
+XHP_CHOICE(xhp_shmem_attr, shmem_enabled, xhp_shmem_names, xhp_shmem_store, false);
+
+/* --- numeric files --------------------------------------------------------- */
+
+struct xhp_uint_attr {
+	struct kobj_attribute ka;
+	unsigned int *val;
+	unsigned int min, max;
+	bool flag;	/* 0/1 file: parse errors are returned as they are */
+	bool kick;
+};
+
+static ssize_t xhp_uint_show(struct kobject *kobj, struct kobj_attribute *ka,
+			     char *buf)
+{
+	struct xhp_uint_attr *u = container_of(ka, struct xhp_uint_attr, ka);
+
+	return sysfs_emit(buf, "%u\n", READ_ONCE(*u->val));
+}
+
+static ssize_t xhp_uint_store(struct kobject *kobj, struct kobj_attribute *ka,
+			      const char *buf, size_t count)
+{
+	struct xhp_uint_attr *u = container_of(ka, struct xhp_uint_attr, ka);
+	unsigned long v;
+	int err;
+
+	err = kstrtoul(buf, 10, &v);
+	/* khugepaged's stores answer every bad value with -EINVAL ... */
+	if (err && !u->flag)
+		return -EINVAL;
+	/* ... single_hugepage_flag_store() passes the parse error through. */
+	if (err)
+		return err;
+	if (v < u->min || v > u->max)
+		return -EINVAL;
+	WRITE_ONCE(*u->val, v);
+	if (u->kick)
+		xhp_scanner_kick();
+	return count;
+}
+
+#define XHP_UINT(var, fname, ptr, lo, hi, flag_, kick_)			\
+	static struct xhp_uint_attr var = {				\
+		.ka = __ATTR(fname, 0644, xhp_uint_show, xhp_uint_store), \
+		.val = ptr, .min = lo, .max = hi,			\
+		.flag = flag_, .kick = kick_,				\
+	}
+
+static unsigned int xhp_use_zero_page = 1;
+XHP_UINT(xhp_use_zero_page_attr, use_zero_page, &xhp_use_zero_page, 0, 1,
+	 true, false);
+
+static ssize_t hpage_pmd_size_show(struct kobject *kobj,
+				   struct kobj_attribute *ka, char *buf)
+{
+	return sysfs_emit(buf, "%lu\n", HPAGE_PMD_SIZE);
+}
+static struct kobj_attribute xhp_hpage_pmd_size_attr = __ATTR_RO(hpage_pmd_size);
+
+#if XHP_HAVE_SHRINK_UNDERUSED
+static bool xhp_shrink_underused = true;
+
+static ssize_t shrink_underused_show(struct kobject *kobj,
+				     struct kobj_attribute *ka, char *buf)
+{
+	return sysfs_emit(buf, "%d\n", READ_ONCE(xhp_shrink_underused));
+}
+
+static ssize_t shrink_underused_store(struct kobject *kobj,
+				      struct kobj_attribute *ka,
+				      const char *buf, size_t count)
+{
+	bool v;
+	int err = kstrtobool(buf, &v);
+
+	if (err < 0)
+		return err;
+	WRITE_ONCE(xhp_shrink_underused, v);
+	return count;
+}
+static struct kobj_attribute xhp_shrink_underused_attr =
+	__ATTR_RW(shrink_underused);
+#endif
+
+static struct attribute *xhp_top_attrs[] = {
+	&xhp_enabled_attr.ka.attr,
+	&xhp_defrag_attr.ka.attr,
+	&xhp_use_zero_page_attr.ka.attr,
+	&xhp_hpage_pmd_size_attr.attr,
+	&xhp_shmem_attr.ka.attr,
+#if XHP_HAVE_SHRINK_UNDERUSED
+	&xhp_shrink_underused_attr.attr,
+#endif
+	NULL,
+};
+
+static const struct attribute_group xhp_top_group = {
+	.attrs = xhp_top_attrs,
+};
+
+/* --- khugepaged/ ------------------------------------------------------------ */
+
+XHP_UINT(xhp_kd_defrag_attr, defrag, &xhp_knobs.defrag, 0, 1, true, false);
+XHP_UINT(xhp_pages_to_scan_attr, pages_to_scan, &xhp_knobs.pages_to_scan,
+	 1, UINT_MAX, false, false);
+XHP_UINT(xhp_scan_sleep_attr, scan_sleep_millisecs,
+	 &xhp_knobs.scan_sleep_millisecs, 0, UINT_MAX, false, true);
+XHP_UINT(xhp_alloc_sleep_attr, alloc_sleep_millisecs,
+	 &xhp_knobs.alloc_sleep_millisecs, 0, UINT_MAX, false, true);
+XHP_UINT(xhp_max_none_attr, max_ptes_none, &xhp_knobs.max_ptes_none,
+	 0, HPAGE_PMD_NR - 1, false, false);
+XHP_UINT(xhp_max_swap_attr, max_ptes_swap, &xhp_knobs.max_ptes_swap,
+	 0, HPAGE_PMD_NR - 1, false, false);
+XHP_UINT(xhp_max_shared_attr, max_ptes_shared, &xhp_knobs.max_ptes_shared,
+	 0, HPAGE_PMD_NR - 1, false, false);
+
+static ssize_t pages_collapsed_show(struct kobject *kobj,
+				    struct kobj_attribute *ka, char *buf)
+{
+	return sysfs_emit(buf, "%u\n", atomic_read(&xhp_stats.pages_collapsed));
+}
+static struct kobj_attribute xhp_pages_collapsed_attr = __ATTR_RO(pages_collapsed);
+
+static ssize_t full_scans_show(struct kobject *kobj, struct kobj_attribute *ka,
+			       char *buf)
+{
+	return sysfs_emit(buf, "%u\n", atomic_read(&xhp_stats.full_scans));
+}
+static struct kobj_attribute xhp_full_scans_attr = __ATTR_RO(full_scans);
+
+/* Not in the kernel's directory: how many mms xhugepaged has queued. */
+static ssize_t mm_slots_show(struct kobject *kobj, struct kobj_attribute *ka,
+			     char *buf)
+{
+	return sysfs_emit(buf, "%u\n", xhp_registry_count());
+}
+static struct kobj_attribute xhp_mm_slots_attr = __ATTR_RO(mm_slots);
+
+static struct attribute *xhp_khugepaged_attrs[] = {
+	&xhp_kd_defrag_attr.ka.attr,
+	&xhp_pages_to_scan_attr.ka.attr,
+	&xhp_scan_sleep_attr.ka.attr,
+	&xhp_alloc_sleep_attr.ka.attr,
+	&xhp_max_none_attr.ka.attr,
+	&xhp_max_swap_attr.ka.attr,
+	&xhp_max_shared_attr.ka.attr,
+	&xhp_pages_collapsed_attr.attr,
+	&xhp_full_scans_attr.attr,
+	&xhp_mm_slots_attr.attr,
+	NULL,
+};
+
+static const struct attribute_group xhp_khugepaged_group = {
+	.attrs = xhp_khugepaged_attrs,
+};
+
+/* --- hugepages-<size>kB/ ---------------------------------------------------- */
+#if XHP_HAVE_MTHP_SYSFS
+
+/* Orders as on x86-64 6.12: anon 2..PMD_ORDER, file (shmem) 1..PMD_ORDER. */
+#define XHP_MIN_ANON_ORDER 2
+#define XHP_MIN_FILE_ORDER 1
+
+struct xhp_thpsize {
+	struct kobject kobj;
+	unsigned int order;
+};
+#define xhp_to_thpsize(k) container_of(k, struct xhp_thpsize, kobj)
+
+static struct xhp_thpsize *xhp_thpsizes[PMD_ORDER + 1];
+
+/* Per-order anon policy; only PMD_ORDER acts (see xhp_pmd_mode()). */
+static const char * const xhp_anon_names[] = {
+	"always", "inherit", "madvise", "never" };
+static const unsigned int xhp_anon_modes[] = {
+	XHP_ALWAYS, XHP_INHERIT, XHP_MADVISE, XHP_NEVER };
+static unsigned int xhp_anon_mode[PMD_ORDER + 1];
+
+static const char * const xhp_tshmem_names[] = {
+	"always", "inherit", "within_size", "advise", "never" };
+static unsigned int xhp_tshmem_mode[PMD_ORDER + 1];
+
+static unsigned int xhp_anon_index(unsigned int mode)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(xhp_anon_modes); i++)
+		if (xhp_anon_modes[i] == mode)
+			return i;
+	return ARRAY_SIZE(xhp_anon_modes) - 1;
+}
+
+static unsigned int *xhp_anon_slot(unsigned int order)
+{
+	return order == PMD_ORDER ? &xhp_knobs.pmd_enabled :
+				    &xhp_anon_mode[order];
+}
+
+static ssize_t anon_enabled_show(struct kobject *kobj,
+				 struct kobj_attribute *ka, char *buf)
+{
+	unsigned int mode = READ_ONCE(*xhp_anon_slot(xhp_to_thpsize(kobj)->order));
+
+	return xhp_choice_emit(buf, xhp_anon_names, ARRAY_SIZE(xhp_anon_names),
+			       xhp_anon_index(mode));
+}
+
+static ssize_t anon_enabled_store(struct kobject *kobj,
+				  struct kobj_attribute *ka,
+				  const char *buf, size_t count)
+{
+	unsigned int order = xhp_to_thpsize(kobj)->order;
+	int i = xhp_choice_parse(buf, xhp_anon_names, ARRAY_SIZE(xhp_anon_names));
+
+	if (i < 0)
+		return i;
+	WRITE_ONCE(*xhp_anon_slot(order), xhp_anon_modes[i]);
+	if (order == PMD_ORDER)
+		xhp_scanner_kick();
+	return count;
+}
+static struct kobj_attribute xhp_anon_enabled_attr =
+	__ATTR(enabled, 0644, anon_enabled_show, anon_enabled_store);
+
+static ssize_t tshmem_show(struct kobject *kobj, struct kobj_attribute *ka,
+			   char *buf)
+{
+	return xhp_choice_emit(buf, xhp_tshmem_names,
+			       ARRAY_SIZE(xhp_tshmem_names),
+			       READ_ONCE(xhp_tshmem_mode[xhp_to_thpsize(kobj)->order]));
+}
+
+static ssize_t tshmem_store(struct kobject *kobj, struct kobj_attribute *ka,
+			    const char *buf, size_t count)
+{
+	int i = xhp_choice_parse(buf, xhp_tshmem_names,
+				 ARRAY_SIZE(xhp_tshmem_names));
+
+	if (i < 0)
+		return i;
+	WRITE_ONCE(xhp_tshmem_mode[xhp_to_thpsize(kobj)->order], i);
+	return count;
+}
+static struct kobj_attribute xhp_tshmem_attr =
+	__ATTR(shmem_enabled, 0644, tshmem_show, tshmem_store);
+
+/* stats/: the kernel's own per-size counters, read through (read-only). */
+struct xhp_mstat_attr {
+	struct kobj_attribute ka;
+	unsigned int item;
+};
+
+static ssize_t xhp_mstat_show(struct kobject *kobj, struct kobj_attribute *ka,
+			      char *buf)
+{
+	struct xhp_mstat_attr *m = container_of(ka, struct xhp_mstat_attr, ka);
+	struct mthp_stat __percpu *stats = xhp_sym.mthp_stats;
+	unsigned int order = xhp_to_thpsize(kobj)->order;
+	unsigned long sum = 0;
+	int cpu;
+
+	for_each_possible_cpu(cpu)
+		sum += per_cpu_ptr(stats, cpu)->stats[order][m->item];
+	return sysfs_emit(buf, "%lu\n", sum);
+}
+
+#define XHP_MSTAT(name, item_)						\
+	static struct xhp_mstat_attr xhp_ms_##name = {			\
+		.ka = __ATTR(name, 0444, xhp_mstat_show, NULL),		\
+		.item = item_,						\
+	}
+XHP_MSTAT(anon_fault_alloc, MTHP_STAT_ANON_FAULT_ALLOC);
+XHP_MSTAT(anon_fault_fallback, MTHP_STAT_ANON_FAULT_FALLBACK);
+XHP_MSTAT(anon_fault_fallback_charge, MTHP_STAT_ANON_FAULT_FALLBACK_CHARGE);
+XHP_MSTAT(swpout, MTHP_STAT_SWPOUT);
+XHP_MSTAT(swpout_fallback, MTHP_STAT_SWPOUT_FALLBACK);
+XHP_MSTAT(shmem_alloc, MTHP_STAT_SHMEM_ALLOC);
+XHP_MSTAT(shmem_fallback, MTHP_STAT_SHMEM_FALLBACK);
+XHP_MSTAT(shmem_fallback_charge, MTHP_STAT_SHMEM_FALLBACK_CHARGE);
+XHP_MSTAT(split, MTHP_STAT_SPLIT);
+XHP_MSTAT(split_failed, MTHP_STAT_SPLIT_FAILED);
+XHP_MSTAT(split_deferred, MTHP_STAT_SPLIT_DEFERRED);
+XHP_MSTAT(nr_anon, MTHP_STAT_NR_ANON);
+XHP_MSTAT(nr_anon_partially_mapped, MTHP_STAT_NR_ANON_PARTIALLY_MAPPED);
+
+/* Every size has the shmem and "any" files; anon sizes have the rest. */
+static struct attribute *xhp_file_ctrl_attrs[] = {
+	&xhp_tshmem_attr.attr, NULL };
+static struct attribute *xhp_anon_ctrl_attrs[] = {
+	&xhp_anon_enabled_attr.attr, &xhp_tshmem_attr.attr, NULL };
+static struct attribute *xhp_file_stats_attrs[] = {
+	&xhp_ms_swpout.ka.attr, &xhp_ms_swpout_fallback.ka.attr,
+	&xhp_ms_split.ka.attr, &xhp_ms_split_failed.ka.attr,
+	&xhp_ms_shmem_alloc.ka.attr, &xhp_ms_shmem_fallback.ka.attr,
+	&xhp_ms_shmem_fallback_charge.ka.attr, NULL };
+static struct attribute *xhp_anon_stats_attrs[] = {
+	&xhp_ms_anon_fault_alloc.ka.attr, &xhp_ms_anon_fault_fallback.ka.attr,
+	&xhp_ms_anon_fault_fallback_charge.ka.attr,
+	&xhp_ms_split_deferred.ka.attr, &xhp_ms_nr_anon.ka.attr,
+	&xhp_ms_nr_anon_partially_mapped.ka.attr,
+	&xhp_ms_swpout.ka.attr, &xhp_ms_swpout_fallback.ka.attr,
+	&xhp_ms_split.ka.attr, &xhp_ms_split_failed.ka.attr,
+	&xhp_ms_shmem_alloc.ka.attr, &xhp_ms_shmem_fallback.ka.attr,
+	&xhp_ms_shmem_fallback_charge.ka.attr, NULL };
+
+static const struct attribute_group xhp_file_ctrl_group = {
+	.attrs = xhp_file_ctrl_attrs };
+static const struct attribute_group xhp_anon_ctrl_group = {
+	.attrs = xhp_anon_ctrl_attrs };
+static const struct attribute_group xhp_file_stats_group = {
+	.name = "stats", .attrs = xhp_file_stats_attrs };
+static const struct attribute_group xhp_anon_stats_group = {
+	.name = "stats", .attrs = xhp_anon_stats_attrs };
+
+static const struct attribute_group *xhp_file_groups[] = {
+	&xhp_file_ctrl_group, &xhp_file_stats_group, NULL };
+static const struct attribute_group *xhp_anon_groups[] = {
+	&xhp_anon_ctrl_group, &xhp_anon_stats_group, NULL };
+/* Without the borrowed counters there is no stats/ to show. */
+static const struct attribute_group *xhp_file_groups_nostats[] = {
+	&xhp_file_ctrl_group, NULL };
+static const struct attribute_group *xhp_anon_groups_nostats[] = {
+	&xhp_anon_ctrl_group, NULL };
+
+static void xhp_thpsize_release(struct kobject *kobj)
+{
+	kfree(xhp_to_thpsize(kobj));
+}
+
+static const struct kobj_type xhp_thpsize_ktype = {
+	.release = xhp_thpsize_release,
+	.sysfs_ops = &kobj_sysfs_ops,
+};
+
+static void xhp_thpsizes_remove(void)
+{
+	unsigned int order;
+
+	for (order = 0; order <= PMD_ORDER; order++) {
+		if (!xhp_thpsizes[order])
+			continue;
+		kobject_put(&xhp_thpsizes[order]->kobj);
+		xhp_thpsizes[order] = NULL;
+	}
+}
+
+static int xhp_thpsizes_add(struct kobject *parent)
+{
+	bool stats = xhp_sym.mthp_stats;
+	unsigned int order;
+	int err;
+
+	for (order = PMD_ORDER; order >= XHP_MIN_FILE_ORDER; order--) {
+		bool anon = order >= XHP_MIN_ANON_ORDER;
+		struct xhp_thpsize *t;
+
+		xhp_anon_mode[order] = XHP_NEVER;
+		xhp_tshmem_mode[order] = order == PMD_ORDER ? 1 : 4;
+
+		t = kzalloc(sizeof(*t), GFP_KERNEL);
+		if (!t) {
+			err = -ENOMEM;
+			goto fail;
+		}
+		t->order = order;
+		err = kobject_init_and_add(&t->kobj, &xhp_thpsize_ktype, parent,
+					   "hugepages-%lukB",
+					   (PAGE_SIZE << order) / SZ_1K);
+		if (err) {
+			kobject_put(&t->kobj);
+			goto fail;
+		}
+		xhp_thpsizes[order] = t;
+		err = sysfs_create_groups(&t->kobj,
+				anon ? (stats ? xhp_anon_groups : xhp_anon_groups_nostats)
+				     : (stats ? xhp_file_groups : xhp_file_groups_nostats));
+		if (err)
+			goto fail;
+	}
+	return 0;
+fail:
+	xhp_thpsizes_remove();
+	return err;
+}
+#else
+static int xhp_thpsizes_add(struct kobject *parent) { return 0; }
+static void xhp_thpsizes_remove(void) { }
+#endif /* XHP_HAVE_MTHP_SYSFS */
+
+/* --- the tree ---------------------------------------------------------------- */
+
+static struct kobject *xhp_root_kobj;
+static struct kobject *xhp_khugepaged_kobj;
+
+static const struct attribute_group *xhp_khugepaged_groups[] = {
+	&xhp_khugepaged_group,
+	&xhp_results_group,
+	NULL,
+};
+
+int xhp_sysfs_init(void)
+{
+	int err;
+
+	xhp_root_kobj = kobject_create_and_add(XHP_NAME, *xhp_sym.mm_kobj);
+	if (!xhp_root_kobj)
+		return -ENOMEM;
+
+	err = sysfs_create_group(xhp_root_kobj, &xhp_top_group);
+	if (err)
+		goto put_root;
+
+	xhp_khugepaged_kobj = kobject_create_and_add("khugepaged", xhp_root_kobj);
+	if (!xhp_khugepaged_kobj) {
+		err = -ENOMEM;
+		goto put_root;
+	}
+	err = sysfs_create_groups(xhp_khugepaged_kobj, xhp_khugepaged_groups);
+	if (err)
+		goto put_khugepaged;
+
+	err = xhp_probes_sysfs_init(xhp_root_kobj);
+	if (err)
+		goto put_khugepaged;
+
+	err = xhp_thpsizes_add(xhp_root_kobj);
+	if (err)
+		goto remove_hooks;
+	return 0;
+
+remove_hooks:
+	xhp_probes_sysfs_exit();
+
+put_khugepaged:
+	kobject_put(xhp_khugepaged_kobj);
+put_root:
+	kobject_put(xhp_root_kobj);
+	return err;
+}
+
+void xhp_sysfs_exit(void)
+{
+	xhp_thpsizes_remove();
+	xhp_probes_sysfs_exit();
+	kobject_put(xhp_khugepaged_kobj);
+	kobject_put(xhp_root_kobj);
+}

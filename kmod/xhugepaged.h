@@ -1,0 +1,155 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Declarations shared between xhugepaged's files. */
+#ifndef _XHUGEPAGED_H
+#define _XHUGEPAGED_H
+
+#include <linux/types.h>
+#include <linux/kobject.h>
+#include <linux/wait.h>
+#include <linux/mm_types.h>
+
+#include "compat.h"
+
+#define XHP_NAME "xhugepaged"
+
+/* --- borrowed kernel symbols (symbols.c) ------------------------------- */
+struct xhp_borrowed {
+	int (*madvise_collapse)(struct vm_area_struct *vma,
+				struct vm_area_struct **prev,
+				unsigned long start, unsigned long end);
+	pte_t *(*pte_offset_map_lock)(struct mm_struct *mm, pmd_t *pmd,
+				      unsigned long addr, spinlock_t **ptlp);
+	struct page *(*vm_normal_page)(struct vm_area_struct *vma,
+				       unsigned long addr, pte_t pte);
+	struct kobject **mm_kobj;
+	void __percpu *mthp_stats;	/* optional: per-cpu struct mthp_stat */
+};
+extern struct xhp_borrowed xhp_sym;
+extern bool xhp_assume_ibt;
+int xhp_symbols_resolve(void);
+
+/* --- tunables (knobs.c) -------------------------------------------------- */
+enum xhp_thp_mode { XHP_ALWAYS, XHP_MADVISE, XHP_NEVER, XHP_INHERIT };
+
+struct xhp_knobs {
+	unsigned int enabled;		/* XHP_ALWAYS/MADVISE/NEVER */
+	unsigned int pmd_enabled;	/* hugepages-2048kB/enabled, may INHERIT */
+	unsigned int pages_to_scan;
+	unsigned int scan_sleep_millisecs;
+	unsigned int alloc_sleep_millisecs;
+	unsigned int max_ptes_none;
+	unsigned int max_ptes_swap;
+	unsigned int max_ptes_shared;
+	unsigned int defrag;		/* khugepaged/defrag */
+};
+extern struct xhp_knobs xhp_knobs;
+
+/* Effective mode for PMD-sized anon THP, like hugepage_pmd_enabled(). */
+unsigned int xhp_pmd_mode(void);
+
+/* Shared by sysfs and module parameters so both accept the same input. */
+int xhp_parse_mode(const char *buf, bool allow_inherit, unsigned int *mode);
+const char *xhp_mode_name(unsigned int mode);
+
+/* --- scanner (scanner.c) ------------------------------------------------- */
+struct xhp_scanner_stats {
+	atomic_t pages_collapsed;
+	atomic_t full_scans;
+};
+extern struct xhp_scanner_stats xhp_stats;
+int xhp_scanner_start(void);
+void xhp_scanner_stop(void);
+void xhp_scanner_kick(void);	/* a knob changed: end the current sleep */
+
+/* --- scan results (results.c) -------------------------------------------- */
+/* Same names and order as enum scan_result in mm/khugepaged.c (6.12). */
+enum xhp_scan_result {
+	XHP_SCAN_FAIL,
+	XHP_SCAN_SUCCEED,
+	XHP_SCAN_PMD_NULL,
+	XHP_SCAN_PMD_NONE,
+	XHP_SCAN_PMD_MAPPED,
+	XHP_SCAN_EXCEED_NONE_PTE,
+	XHP_SCAN_EXCEED_SWAP_PTE,
+	XHP_SCAN_EXCEED_SHARED_PTE,
+	XHP_SCAN_PTE_NON_PRESENT,
+	XHP_SCAN_PTE_UFFD_WP,
+	XHP_SCAN_PTE_MAPPED_HUGEPAGE,
+	XHP_SCAN_PAGE_RO,
+	XHP_SCAN_LACK_REFERENCED_PAGE,
+	XHP_SCAN_PAGE_NULL,
+	XHP_SCAN_SCAN_ABORT,
+	XHP_SCAN_PAGE_COUNT,
+	XHP_SCAN_PAGE_LRU,
+	XHP_SCAN_PAGE_LOCK,
+	XHP_SCAN_PAGE_ANON,
+	XHP_SCAN_PAGE_COMPOUND,
+	XHP_SCAN_ANY_PROCESS,
+	XHP_SCAN_VMA_NULL,
+	XHP_SCAN_VMA_CHECK,
+	XHP_SCAN_ADDRESS_RANGE,
+	XHP_SCAN_DEL_PAGE_LRU,
+	XHP_SCAN_ALLOC_HUGE_PAGE_FAIL,
+	XHP_SCAN_CGROUP_CHARGE_FAIL,
+	XHP_SCAN_TRUNCATED,
+	XHP_SCAN_PAGE_HAS_PRIVATE,
+	XHP_SCAN_STORE_FAILED,
+	XHP_SCAN_COPY_MC,
+	XHP_SCAN_PAGE_FILLED,
+	XHP_SCAN_NR_RESULTS
+};
+void xhp_result_count(unsigned int result);
+const char *xhp_result_name(unsigned int result);
+extern const struct attribute_group xhp_results_group;
+
+/* --- judgement of one PMD range (judge.c) -------------------------------- */
+struct xhp_pmd_verdict {
+	unsigned int result;		/* enum xhp_scan_result */
+	unsigned int none_or_zero, swap, shared, referenced;
+	bool writable;
+};
+bool xhp_vma_eligible(struct vm_area_struct *vma);
+void xhp_judge_pmd(struct mm_struct *mm, struct vm_area_struct *vma,
+		   unsigned long addr, struct xhp_pmd_verdict *v);
+pmd_t *xhp_find_pmd(struct mm_struct *mm, unsigned long addr);
+
+/* --- collapse through the kernel's engine (collapse.c) ------------------- */
+#define XHP_BATCH_MAX 8
+struct xhp_batch {
+	unsigned long start;		/* first PMD-aligned address */
+	unsigned int nr;		/* consecutive PMDs from start */
+};
+/* Returns the number of PMDs now huge; *lock_dropped if mmap_lock was. */
+unsigned int xhp_collapse_batch(struct mm_struct *mm,
+				struct vm_area_struct *vma,
+				const struct xhp_batch *b, bool *lock_dropped,
+				bool *alloc_failed);
+
+/* --- mm registry (registry.c) -------------------------------------------- */
+struct xhp_mm_slot {
+	struct hlist_node hash;
+	struct list_head node;
+	struct mm_struct *mm;		/* holds an mmgrab() reference */
+};
+int xhp_registry_init(void);
+void xhp_registry_exit(void);
+void xhp_registry_add_existing(void);
+/* Scanner side: pick the mm at the cursor with mm_users held. */
+struct mm_struct *xhp_registry_cursor_get(unsigned long *address,
+					  bool *new_pass);
+bool xhp_registry_cursor_put(struct mm_struct *mm, unsigned long address,
+			     bool mm_done);
+unsigned int xhp_registry_count(void);
+bool xhp_registry_empty(void);
+
+/* --- kprobe/tracepoint table (probes.c) ---------------------------------- */
+int xhp_probes_install(void);
+void xhp_probes_remove(void);
+int xhp_probes_sysfs_init(struct kobject *root);
+void xhp_probes_sysfs_exit(void);
+
+/* --- sysfs tree (sysfs.c) ------------------------------------------------ */
+int xhp_sysfs_init(void);
+void xhp_sysfs_exit(void);
+
+#endif /* _XHUGEPAGED_H */
