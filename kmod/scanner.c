@@ -165,6 +165,10 @@ static void xhp_do_scan(void)
 	unsigned int progress = 0, wraps = 0;
 	bool alloc_failed, wrapped, waited = false;
 
+	/* Pages still in per-CPU LRU batches would be judged not-on-LRU. */
+	if (xhp_sym.lru_add_drain_all)
+		xhp_sym.lru_add_drain_all();
+
 	while (progress < pages) {
 		cond_resched();
 		if (kthread_should_stop() || xhp_pmd_mode() == XHP_NEVER ||

@@ -47,6 +47,7 @@ static const struct xhp_sym_entry xhp_sym_table[] = {
 	FUNC(madvise_collapse, madvise_collapse, true),
 	FUNC(__pte_offset_map_lock, pte_offset_map_lock, true),
 	FUNC(vm_normal_page, vm_normal_page, true),
+	FUNC(lru_add_drain_all, lru_add_drain_all, false),
 	DATA(mm_kobj, mm_kobj, true),
 	DATA(mthp_stats, mthp_stats, false),
 };

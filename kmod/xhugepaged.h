@@ -21,6 +21,7 @@ struct xhp_borrowed {
 				      unsigned long addr, spinlock_t **ptlp);
 	struct page *(*vm_normal_page)(struct vm_area_struct *vma,
 				       unsigned long addr, pte_t pte);
+	void (*lru_add_drain_all)(void);	/* optional */
 	struct kobject **mm_kobj;
 	void __percpu *mthp_stats;	/* optional: per-cpu struct mthp_stat */
 };
