@@ -139,5 +139,34 @@ XHP_UINT_PARAM(max_ptes_swap, 0, HPAGE_PMD_NR - 1,
 	       "Swapped-out PTEs allowed, swapped in on collapse (default 64)");
 XHP_UINT_PARAM(max_ptes_shared, 0, HPAGE_PMD_NR - 1,
 	       "PTEs mapping shared pages allowed (default 256)");
+static const char * const xhp_order_names[] = { "fifo", "hot" };
+
+static int xhp_param_set_order(const char *val, const struct kernel_param *kp)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(xhp_order_names); i++) {
+		if (sysfs_streq(val, xhp_order_names[i])) {
+			WRITE_ONCE(xhp_knobs.scan_order, i);
+			return 0;
+		}
+	}
+	pr_err("scan_order=%s: expected fifo or hot\n", val);
+	return -EINVAL;
+}
+
+static int xhp_param_get_order(char *buf, const struct kernel_param *kp)
+{
+	return sysfs_emit(buf, "%s\n",
+			  xhp_order_names[READ_ONCE(xhp_knobs.scan_order)]);
+}
+
+static const struct kernel_param_ops xhp_order_ops = {
+	.set = xhp_param_set_order,
+	.get = xhp_param_get_order,
+};
+module_param_cb(scan_order, &xhp_order_ops, NULL, 0444);
+MODULE_PARM_DESC(scan_order, "fifo (default, like khugepaged) or hot (hot ranges first)");
+
 XHP_UINT_PARAM(defrag, 0, 1,
 	       "1: collapse may reclaim/compact; 0: only when a huge page is free");

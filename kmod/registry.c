@@ -30,8 +30,8 @@
 static DEFINE_SPINLOCK(xhp_reg_lock);
 static DEFINE_HASHTABLE(xhp_mm_hash, XHP_MM_HASH_BITS);
 static LIST_HEAD(xhp_mm_list);
-static struct xhp_mm_slot *xhp_cursor;		/* NULL: start of a pass */
-static unsigned long xhp_cursor_address;
+/* One cursor per scan order; slot NULL: the next pick starts a pass. */
+static struct xhp_mm_slot *xhp_cursor[XHP_NR_CURSORS];
 static unsigned int xhp_nr_slots;
 static struct kmem_cache *xhp_slot_cache;
 static atomic_t xhp_reg_alloc_fail = ATOMIC_INIT(0);
@@ -47,13 +47,19 @@ static struct xhp_mm_slot *xhp_lookup(struct mm_struct *mm)
 }
 
 /* Unlink @slot, moving the cursor past it. Caller holds xhp_reg_lock. */
+static struct xhp_mm_slot *xhp_next_slot(struct xhp_mm_slot *slot)
+{
+	return list_is_last(&slot->node, &xhp_mm_list) ? NULL :
+	       list_next_entry(slot, node);
+}
+
 static void xhp_unlink(struct xhp_mm_slot *slot)
 {
-	if (xhp_cursor == slot) {
-		xhp_cursor = list_is_last(&slot->node, &xhp_mm_list) ? NULL :
-			     list_next_entry(slot, node);
-		xhp_cursor_address = 0;
-	}
+	int c;
+
+	for (c = 0; c < XHP_NR_CURSORS; c++)
+		if (xhp_cursor[c] == slot)
+			xhp_cursor[c] = xhp_next_slot(slot);
 	hash_del(&slot->hash);
 	list_del(&slot->node);
 	xhp_nr_slots--;
@@ -77,6 +83,7 @@ static void xhp_registry_add(struct mm_struct *mm)
 		return;
 	}
 	slot->mm = mm;
+	memset(slot->address, 0, sizeof(slot->address));
 
 	spin_lock(&xhp_reg_lock);
 	if (xhp_lookup(mm)) {
@@ -152,7 +159,7 @@ void xhp_registry_add_existing(void)
 	rcu_read_unlock();
 }
 
-struct mm_struct *xhp_registry_cursor_get(unsigned long *address,
+struct mm_struct *xhp_registry_cursor_get(int c, unsigned long *address,
 					  bool *new_pass)
 {
 	struct xhp_mm_slot *slot, *dead = NULL;
@@ -162,16 +169,15 @@ struct mm_struct *xhp_registry_cursor_get(unsigned long *address,
 	spin_lock(&xhp_reg_lock);
 	if (list_empty(&xhp_mm_list))
 		goto out;
-	if (!xhp_cursor) {
-		xhp_cursor = list_first_entry(&xhp_mm_list, struct xhp_mm_slot,
-					      node);
-		xhp_cursor_address = 0;
+	if (!xhp_cursor[c]) {
+		xhp_cursor[c] = list_first_entry(&xhp_mm_list,
+						 struct xhp_mm_slot, node);
 		*new_pass = true;
 	}
-	slot = xhp_cursor;
+	slot = xhp_cursor[c];
 	if (mmget_not_zero(slot->mm)) {
 		mm = slot->mm;
-		*address = xhp_cursor_address;
+		*address = slot->address[c];
 	} else {
 		/* Exiting and the exit hook missed it: reap it here. */
 		xhp_unlink(slot);
@@ -188,23 +194,23 @@ out:
 }
 
 /*
- * The scanner is done with @mm for now: remember where it stopped or, when
- * @mm_done, move to the next mm. Returns true when that wrapped the list.
+ * The scanner is done with @mm for now: remember where cursor @c stopped
+ * or, when @mm_done, move it to the next mm. Drops the mm_users reference
+ * cursor_get() took. Returns true when that wrapped the list.
  */
-bool xhp_registry_cursor_put(struct mm_struct *mm, unsigned long address,
-			     bool mm_done)
+bool xhp_registry_cursor_put(int c, struct mm_struct *mm,
+			     unsigned long address, bool mm_done)
 {
+	struct xhp_mm_slot *slot;
 	bool wrapped = false;
 
 	spin_lock(&xhp_reg_lock);
-	if (xhp_cursor && xhp_cursor->mm == mm) {
+	slot = xhp_cursor[c];
+	if (slot && slot->mm == mm) {
+		slot->address[c] = mm_done ? 0 : address;
 		if (mm_done) {
-			wrapped = list_is_last(&xhp_cursor->node, &xhp_mm_list);
-			xhp_cursor = wrapped ? NULL :
-				     list_next_entry(xhp_cursor, node);
-			xhp_cursor_address = 0;
-		} else {
-			xhp_cursor_address = address;
+			xhp_cursor[c] = xhp_next_slot(slot);
+			wrapped = !xhp_cursor[c];
 		}
 	}
 	spin_unlock(&xhp_reg_lock);
@@ -239,7 +245,7 @@ void xhp_registry_exit(void)
 		hash_del(&slot->hash);
 		list_move(&slot->node, &doomed);
 	}
-	xhp_cursor = NULL;
+	memset(xhp_cursor, 0, sizeof(xhp_cursor));
 	xhp_nr_slots = 0;
 	spin_unlock(&xhp_reg_lock);
 

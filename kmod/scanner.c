@@ -130,13 +130,14 @@ static unsigned int xhp_scan_mm(unsigned int budget, bool *alloc_failed,
 	bool mm_done = false, new_pass;
 
 	*wrapped = false;
-	s.mm = xhp_registry_cursor_get(&s.address, &new_pass);
+	s.mm = xhp_registry_cursor_get(XHP_CURSOR_FIFO, &s.address, &new_pass);
 	if (!s.mm)
 		return 1;
 
 	if (!mmap_read_trylock(s.mm)) {
 		/* Busy: come back to it next pass, as khugepaged does. */
-		*wrapped = xhp_registry_cursor_put(s.mm, s.address, true);
+		*wrapped = xhp_registry_cursor_put(XHP_CURSOR_FIFO, s.mm,
+						   s.address, true);
 		return 1;
 	}
 	while (s.progress < budget && !s.alloc_failed &&
@@ -155,19 +156,105 @@ static unsigned int xhp_scan_mm(unsigned int budget, bool *alloc_failed,
 	mmap_read_unlock(s.mm);
 
 	*alloc_failed = s.alloc_failed;
-	*wrapped = xhp_registry_cursor_put(s.mm, s.address, mm_done);
+	*wrapped = xhp_registry_cursor_put(XHP_CURSOR_FIFO, s.mm, s.address,
+					   mm_done);
 	return max(s.progress, 1U);
+}
+
+/* Judge, and collapse if it passes, each hot range of one mm. */
+static void xhp_scan_hot_ranges(struct xhp_scan_state *s,
+				const unsigned long *hot, unsigned int nr)
+{
+	struct vm_area_struct *vma, *bvma = NULL;
+	struct xhp_batch b = { .nr = 0 };
+	struct xhp_pmd_verdict v;
+	unsigned int i;
+
+	for (i = 0; i < nr && !s->alloc_failed && !kthread_should_stop(); i++) {
+		unsigned long addr = hot[i];
+
+		vma = find_vma(s->mm, addr);
+		if (!vma || vma->vm_start > addr ||
+		    addr + HPAGE_PMD_SIZE > vma->vm_end ||
+		    !xhp_vma_eligible(vma))
+			continue;
+		xhp_judge_pmd(s->mm, vma, addr, &v);
+		s->progress += HPAGE_PMD_NR;
+		trace_xhp_scan_pmd(s->mm, addr, v.result,
+				   xhp_result_name(v.result), v.none_or_zero,
+				   v.swap, v.shared, v.referenced, v.writable);
+		if (v.result != XHP_SCAN_SUCCEED) {
+			xhp_result_count(v.result);
+			continue;
+		}
+		/* Neighbours in one VMA go to the engine together. */
+		if (b.nr && (bvma != vma || b.nr == XHP_BATCH_MAX ||
+			     b.start + b.nr * HPAGE_PMD_SIZE != addr))
+			xhp_flush(s, bvma, &b);
+		if (!b.nr) {
+			b.start = addr;
+			bvma = vma;
+		}
+		b.nr++;
+	}
+	xhp_flush(s, bvma, &b);
+}
+
+#define XHP_HOT_MAX_PER_MM 64
+
+/*
+ * scan_order=hot: spend up to @budget on ranges touched since the last
+ * sweep, one mm after another from the hot cursor, so no mm's hot memory
+ * waits behind another's cold memory. Returns the budget used.
+ */
+static unsigned int xhp_do_hot(unsigned int budget, bool *alloc_failed)
+{
+	unsigned int visited, n = xhp_registry_count(), used = 0;
+	unsigned long hot[XHP_HOT_MAX_PER_MM];
+
+	for (visited = 0; visited < n && used + HPAGE_PMD_NR <= budget &&
+	     !*alloc_failed && !kthread_should_stop(); visited++) {
+		struct xhp_scan_state s = { .progress = 0 };
+		unsigned long resume = 0;
+		unsigned int nr, max;
+		bool new_pass;
+
+		s.mm = xhp_registry_cursor_get(XHP_CURSOR_HOT, &s.address,
+					       &new_pass);
+		if (!s.mm)
+			break;
+		if (mmap_read_trylock(s.mm)) {
+			max = min_t(unsigned int, (budget - used) / HPAGE_PMD_NR,
+				    XHP_HOT_MAX_PER_MM);
+			nr = xhp_hot_sweep(s.mm, s.address, hot, max, &resume);
+			xhp_scan_hot_ranges(&s, hot, nr);
+			mmap_read_unlock(s.mm);
+		}
+		used += s.progress;
+		*alloc_failed = s.alloc_failed;
+		xhp_registry_cursor_put(XHP_CURSOR_HOT, s.mm, resume, !resume);
+	}
+	return used;
 }
 
 static void xhp_do_scan(void)
 {
 	unsigned int pages = READ_ONCE(xhp_knobs.pages_to_scan);
 	unsigned int progress = 0, wraps = 0;
-	bool alloc_failed, wrapped, waited = false;
+	bool alloc_failed = false, wrapped, waited = false;
 
 	/* Pages still in per-CPU LRU batches would be judged not-on-LRU. */
 	if (xhp_sym.lru_add_drain_all)
 		xhp_sym.lru_add_drain_all();
+
+	/* Hot ranges first, but leave a quarter for FIFO: cold ones too. */
+	if (READ_ONCE(xhp_knobs.scan_order) == XHP_ORDER_HOT)
+		progress = xhp_do_hot(max(pages - pages / 4, HPAGE_PMD_NR),
+				      &alloc_failed);
+	if (alloc_failed) {
+		waited = true;
+		xhp_sleep(READ_ONCE(xhp_knobs.alloc_sleep_millisecs));
+	}
 
 	while (progress < pages) {
 		cond_resched();

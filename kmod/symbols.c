@@ -48,6 +48,7 @@ static const struct xhp_sym_entry xhp_sym_table[] = {
 	FUNC(__pte_offset_map_lock, pte_offset_map_lock, true),
 	FUNC(vm_normal_page, vm_normal_page, true),
 	FUNC(lru_add_drain_all, lru_add_drain_all, false),
+	FUNC(flush_tlb_mm_range, flush_tlb_mm_range, false),
 	DATA(mm_kobj, mm_kobj, true),
 	DATA(mthp_stats, mthp_stats, false),
 };

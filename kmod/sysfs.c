@@ -240,6 +240,19 @@ static ssize_t full_scans_show(struct kobject *kobj, struct kobj_attribute *ka,
 }
 static struct kobj_attribute xhp_full_scans_attr = __ATTR_RO(full_scans);
 
+/* Not in the kernel's directory: the scan order, and what it found. */
+static const char * const xhp_order_names[] = { "fifo", "hot" };
+#define xhp_scan_order_attr_val xhp_knobs.scan_order
+XHP_CHOICE(xhp_scan_order_attr, scan_order, xhp_order_names, xhp_choice_store,
+	   true);
+
+static ssize_t hot_ranges_show(struct kobject *kobj, struct kobj_attribute *ka,
+			       char *buf)
+{
+	return sysfs_emit(buf, "%ld\n", xhp_hot_ranges());
+}
+static struct kobj_attribute xhp_hot_ranges_attr = __ATTR_RO(hot_ranges);
+
 /* Not in the kernel's directory: how many mms xhugepaged has queued. */
 static ssize_t mm_slots_show(struct kobject *kobj, struct kobj_attribute *ka,
 			     char *buf)
@@ -259,6 +272,8 @@ static struct attribute *xhp_khugepaged_attrs[] = {
 	&xhp_pages_collapsed_attr.attr,
 	&xhp_full_scans_attr.attr,
 	&xhp_mm_slots_attr.attr,
+	&xhp_scan_order_attr.ka.attr,
+	&xhp_hot_ranges_attr.attr,
 	NULL,
 };
 

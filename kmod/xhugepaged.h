@@ -22,6 +22,9 @@ struct xhp_borrowed {
 	struct page *(*vm_normal_page)(struct vm_area_struct *vma,
 				       unsigned long addr, pte_t pte);
 	void (*lru_add_drain_all)(void);	/* optional */
+	void (*flush_tlb_mm_range)(struct mm_struct *mm, unsigned long start,
+				   unsigned long end, unsigned int stride_shift,
+				   bool freed_tables);	/* optional */
 	struct kobject **mm_kobj;
 	void __percpu *mthp_stats;	/* optional: per-cpu struct mthp_stat */
 };
@@ -42,7 +45,9 @@ struct xhp_knobs {
 	unsigned int max_ptes_swap;
 	unsigned int max_ptes_shared;
 	unsigned int defrag;		/* khugepaged/defrag */
+	unsigned int scan_order;	/* XHP_ORDER_FIFO or XHP_ORDER_HOT */
 };
+enum xhp_scan_order { XHP_ORDER_FIFO, XHP_ORDER_HOT };
 extern struct xhp_knobs xhp_knobs;
 
 /* Effective mode for PMD-sized anon THP, like hugepage_pmd_enabled(). */
@@ -126,20 +131,29 @@ unsigned int xhp_collapse_batch(struct mm_struct *mm,
 				const struct xhp_batch *b, bool *lock_dropped,
 				bool *alloc_failed);
 
+/* --- hot-first scanning (hot.c) ----------------------------------------- */
+unsigned int xhp_hot_sweep(struct mm_struct *mm, unsigned long start,
+			   unsigned long *out, unsigned int max,
+			   unsigned long *resume);
+long xhp_hot_ranges(void);
+
 /* --- mm registry (registry.c) -------------------------------------------- */
+enum xhp_cursor_id { XHP_CURSOR_FIFO, XHP_CURSOR_HOT, XHP_NR_CURSORS };
+
 struct xhp_mm_slot {
 	struct hlist_node hash;
 	struct list_head node;
 	struct mm_struct *mm;		/* holds an mmgrab() reference */
+	unsigned long address[XHP_NR_CURSORS];	/* where each cursor resumes */
 };
 int xhp_registry_init(void);
 void xhp_registry_exit(void);
 void xhp_registry_add_existing(void);
 /* Scanner side: pick the mm at the cursor with mm_users held. */
-struct mm_struct *xhp_registry_cursor_get(unsigned long *address,
+struct mm_struct *xhp_registry_cursor_get(int c, unsigned long *address,
 					  bool *new_pass);
-bool xhp_registry_cursor_put(struct mm_struct *mm, unsigned long address,
-			     bool mm_done);
+bool xhp_registry_cursor_put(int c, struct mm_struct *mm,
+			     unsigned long address, bool mm_done);
 unsigned int xhp_registry_count(void);
 bool xhp_registry_empty(void);
 

@@ -1,0 +1,84 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Hot-first scanning (khugepaged/scan_order = hot).
+ *
+ * Reading every PTE's accessed bit costs as much as scanning it. x86 sets
+ * the accessed bit of the non-leaf PMD entry whenever the page walker goes
+ * through it (the multi-gen LRU relies on this: ARCH_HAS_NONLEAF_PMD_YOUNG),
+ * so one entry tells whether any of its 2 MiB was touched since the bit was
+ * last cleared. The sweep test-and-clears that bit under mmap_lock for read,
+ * as MGLRU's walk does, then flushes the TLB for the swept range: a walker
+ * only sets the bit again when it refills a translation, so without the
+ * flush a range that stays in the TLB would look cold.
+ *
+ * A new page table is installed with the bit set (_PAGE_TABLE), so the first
+ * sweep of an mm finds everything "hot"; it clears those bits, and from the
+ * second sweep on only ranges touched since are reported.
+ */
+#include <linux/kernel.h>
+#include <linux/mm.h>
+#include <linux/huge_mm.h>
+#include <linux/pgtable.h>
+
+#include "xhugepaged.h"
+
+static atomic_long_t xhp_hot_found = ATOMIC_LONG_INIT(0);
+
+long xhp_hot_ranges(void)
+{
+	return atomic_long_read(&xhp_hot_found);
+}
+
+/* Test and clear the accessed bit of a PMD that points to a PTE table. */
+static bool xhp_pmd_table_young(pmd_t *pmdp)
+{
+	pmd_t pmd = pmdp_get_lockless(pmdp);
+
+	if (pmd_none(pmd) || !pmd_present(pmd) || pmd_trans_huge(pmd) ||
+	    pmd_bad(pmd) || !(pmd_flags(pmd) & _PAGE_ACCESSED))
+		return false;
+	return test_and_clear_bit(_PAGE_BIT_ACCESSED, (unsigned long *)pmdp);
+}
+
+/*
+ * Sweep @mm's eligible VMAs from @start and return, in @out, up to @max
+ * PMD-aligned addresses whose 2 MiB range was touched since the last sweep.
+ * Stops at @max, so the ranges it did not reach keep their bits; *@resume
+ * says where to go on next time (0: the sweep reached the end of the mm).
+ * Caller holds mmap_lock for read.
+ */
+unsigned int xhp_hot_sweep(struct mm_struct *mm, unsigned long start,
+			   unsigned long *out, unsigned int max,
+			   unsigned long *resume)
+{
+	unsigned long addr = start, lo = ULONG_MAX, hi = 0;
+	struct vm_area_struct *vma = NULL;
+	unsigned int nr = 0;
+
+	while (nr < max && (vma = find_vma(mm, addr))) {
+		unsigned long hstart = max(ALIGN(vma->vm_start, HPAGE_PMD_SIZE),
+					   ALIGN(addr, HPAGE_PMD_SIZE));
+		unsigned long hend = ALIGN_DOWN(vma->vm_end, HPAGE_PMD_SIZE);
+
+		addr = vma->vm_end;
+		if (!xhp_vma_eligible(vma))
+			continue;
+		for (; hstart < hend && nr < max; hstart += HPAGE_PMD_SIZE) {
+			pmd_t *pmdp = xhp_find_pmd(mm, hstart);
+
+			if (!pmdp || !xhp_pmd_table_young(pmdp))
+				continue;
+			out[nr++] = hstart;
+			lo = min(lo, hstart);
+			hi = max(hi, hstart + HPAGE_PMD_SIZE);
+		}
+		if (hstart < hend)
+			addr = hstart;	/* stopped inside this VMA */
+	}
+	*resume = vma ? addr : 0;
+	/* Make the next access walk the tables again, so it sets the bit. */
+	if (nr && xhp_sym.flush_tlb_mm_range)
+		xhp_sym.flush_tlb_mm_range(mm, lo, hi, PAGE_SHIFT, false);
+	atomic_long_add(nr, &xhp_hot_found);
+	return nr;
+}

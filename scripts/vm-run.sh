@@ -1,0 +1,206 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Run one command inside a throwaway QEMU VM that boots the host's Debian
+# kernel and sees the host's / read-only (writes land in a tmpfs overlay).
+# See usage() below for the interface and exit codes; other tools rely on both.
+set -euo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+
+# vm-run's own exit codes. A command can exit with these too: the
+# "vm-run: ..." line on stderr is what tells them apart.
+EX_USAGE=2
+EX_SETUP=3
+EX_TIMEOUT=124
+EX_KPROBLEM=125
+EX_LOST=126
+EX_PANIC=123
+
+usage() {
+	cat <<EOF
+usage: scripts/vm-run.sh [--kernel VERSION] [--mem SIZE] [--cpus N]
+                         [--append ARGS] [--timeout S] -- COMMAND [ARG...]
+
+Boots /boot/vmlinuz-VERSION (default: newest /boot/vmlinuz-6.12*) in QEMU
+(KVM if /dev/kvm is usable, TCG otherwise) and runs COMMAND as root inside it,
+in the same directory as the caller's cwd. The guest sees the host's / read-
+only through virtio-9p, under a tmpfs overlay: writes are lost at power-off.
+COMMAND's stdout and stderr both stream to this script's stdout; its stdin is
+/dev/null. The guest kernel log is saved under
+\${XHP_LOGDIR:-REPO/build/vm-logs}/run-TIMESTAMP-PID/console.log and its path
+printed on stderr.
+
+options:
+  --kernel VERSION  kernel version (uname -r form) to boot
+  --mem SIZE        guest memory, QEMU syntax (default 2G)
+  --cpus N          guest vCPUs (default 2)
+  --append ARGS     extra kernel command line (repeatable)
+  --timeout S       kill the VM after S seconds, boot included (default 600)
+  -h, --help        this text
+
+exit status:
+  0-255  COMMAND's own exit status, when nothing below applies
+  $EX_USAGE      usage error
+  $EX_SETUP      setup error (no kernel, initramfs build or QEMU start failed)
+  130    interrupted (SIGINT/SIGTERM/SIGHUP to vm-run); the VM is stopped
+  $EX_TIMEOUT    "vm-run: timeout after S s (hang)": the VM was killed
+  $EX_KPROBLEM    "vm-run: kernel problem: ...": the guest kernel log has a
+         WARNING/BUG/Oops/KFENCE/lockup/hung task/Call Trace (even if
+         COMMAND passed; its status is printed)
+  $EX_LOST    "vm-run: lost exit status": the VM ended without reporting one
+         (COMMAND powered it off, or the guest's init failed early)
+  $EX_PANIC    "vm-run: guest kernel panic"
+When several apply, the first of timeout, panic, kernel problem, lost status
+wins. Every code above but 0-255 comes with its "vm-run:" line on stderr.
+EOF
+}
+
+die() { echo "vm-run: $*" >&2; exit "$EX_SETUP"; }
+usage_err() { echo "vm-run: $*" >&2; usage >&2; exit "$EX_USAGE"; }
+
+kver= mem=2G cpus=2 append=() timeout_s=600
+while [ $# -gt 0 ]; do
+	case $1 in
+	--kernel) [ $# -ge 2 ] || usage_err "--kernel needs a value"; kver=$2; shift 2 ;;
+	--mem) [ $# -ge 2 ] || usage_err "--mem needs a value"; mem=$2; shift 2 ;;
+	--cpus) [ $# -ge 2 ] || usage_err "--cpus needs a value"; cpus=$2; shift 2 ;;
+	--append) [ $# -ge 2 ] || usage_err "--append needs a value"; append+=("$2"); shift 2 ;;
+	--timeout) [ $# -ge 2 ] || usage_err "--timeout needs a value"; timeout_s=$2; shift 2 ;;
+	-h | --help) usage; exit 0 ;;
+	--) shift; break ;;
+	*) usage_err "unknown option: $1" ;;
+	esac
+done
+[ $# -gt 0 ] || usage_err "no COMMAND given (put it after --)"
+[[ $cpus =~ ^[1-9][0-9]*$ ]] || usage_err "--cpus: not a number: $cpus"
+[[ $timeout_s =~ ^[1-9][0-9]*$ ]] || usage_err "--timeout: not a number of seconds: $timeout_s"
+
+if [ -z "$kver" ]; then
+	kimg=$(find /boot -maxdepth 1 -name 'vmlinuz-6.12*' 2>/dev/null | sort -V | tail -n1)
+	[ -n "$kimg" ] || die "no /boot/vmlinuz-6.12* (run scripts/deps.sh)"
+	kver=${kimg#/boot/vmlinuz-}
+fi
+kimg=/boot/vmlinuz-$kver
+[ -r "$kimg" ] || die "kernel image $kimg missing or unreadable"
+[ -d "/lib/modules/$kver" ] || die "/lib/modules/$kver missing: the guest loads its modules from there"
+command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 not found (run scripts/deps.sh)"
+
+initrd=$repo/build/initramfs-$kver.cpio.gz
+"$repo/scripts/mkinitramfs.sh" "$kver" "$initrd" || die "building the initramfs failed"
+
+logroot=${XHP_LOGDIR:-$repo/build/vm-logs}
+rundir=$logroot/run-$(date +%Y%m%d-%H%M%S)-$$
+# The kernel command line splits on spaces.
+case "$repo$rundir$PWD" in
+*[[:space:]]*) die "paths with whitespace cannot go on the kernel command line: $repo / $rundir / $PWD" ;;
+esac
+mkdir -p "$rundir" || die "cannot create $rundir"
+# Keep the newest 50 runs' logs; they are only for looking back.
+find "$logroot" -mindepth 1 -maxdepth 1 -type d -name 'run-*' -printf '%T@ %p\n' 2>/dev/null |
+	sort -rn | tail -n +51 | cut -d' ' -f2- | xargs -r rm -rf --
+console=$rundir/console.log
+status=$rundir/status
+: >"$status"
+# The guest reads the command from here through the host root it mounts.
+printf '%q ' "$@" >"$rundir/cmd"
+
+if [ -r /dev/kvm ] && [ -w /dev/kvm ]; then
+	accel=(-machine q35,accel=kvm -cpu host)
+else
+	accel=(-machine q35,accel=tcg -cpu max)
+fi
+
+cmdline="console=ttyS0 loglevel=7 panic=-1 sysctl.kernel.hung_task_timeout_secs=30"
+cmdline+=" xhp.init=$repo/scripts/vm-guest-init.sh xhp.cmd=$rundir/cmd xhp.cwd=$PWD"
+for a in "${append[@]}"; do cmdline+=" $a"; done
+
+# QEMU's stdio chardev carries COMMAND's output. Its input must never reach
+# EOF, or QEMU tells the guest the port closed and guest writes block: feed
+# it a FIFO we hold open ourselves (also right when our stdin is /dev/null).
+mkfifo "$rundir/stdin"
+exec 3<>"$rundir/stdin"
+rm -f "$rundir/stdin"
+
+qemu=(
+	qemu-system-x86_64 "${accel[@]}" -smp "$cpus" -m "$mem"
+	-nodefaults -nographic -display none -monitor none -no-reboot
+	-kernel "$kimg" -initrd "$initrd" -append "$cmdline"
+	-serial "file:$console"
+	-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap
+	-device virtio-serial-pci
+	-chardev stdio,id=out,signal=off
+	-device virtserialport,chardev=out,name=out
+	-chardev "file,id=status,path=$status"
+	-device virtserialport,chardev=status,name=status
+)
+echo "vm-run: kernel log: $console" >&2
+
+# timeout(1) kills a hung VM; SIGINT/SIGTERM to us stop it too (it runs in
+# the background so our traps fire while we wait).
+timeout -k 10 "$timeout_s" "${qemu[@]}" <&3 2>"$rundir/qemu.err" &
+qpid=$!
+interrupted=0
+trap 'interrupted=1; kill -TERM "$qpid" 2>/dev/null || true' INT TERM HUP
+qrc=0
+while :; do
+	wait "$qpid" && qrc=0 || qrc=$?
+	# A trap interrupts wait (status > 128); wait again until QEMU is gone.
+	kill -0 "$qpid" 2>/dev/null || break
+done
+trap - INT TERM HUP
+exec 3<&-
+
+if [ "$interrupted" -eq 1 ]; then
+	echo "vm-run: interrupted; VM stopped (kernel log: $console)" >&2
+	exit 130
+fi
+
+# QEMU's own complaints, minus its note that timeout(1) terminated it.
+grep -v 'terminating on signal' "$rundir/qemu.err" >&2 || true
+
+# Scan the kernel log. The command-line echo is no evidence of anything.
+pattern='WARNING:|BUG:|Oops|Kernel panic|KFENCE|soft lockup|hung task|blocked for more than|Call Trace'
+problems=$(grep -naE "$pattern" "$console" 2>/dev/null | grep -vE 'Kernel command line:|Unknown kernel command line' || true)
+panicked=0
+grep -qaE 'Kernel panic' "$console" 2>/dev/null && panicked=1
+
+rc_line=$(head -n1 "$status" 2>/dev/null || true)
+have_status=0
+[[ $rc_line =~ ^[0-9]+$ ]] && have_status=1
+
+if [ -n "$problems" ]; then
+	first=$(head -n1 <<<"$problems" | cut -d: -f1)
+	{
+		echo "vm-run: kernel problem: the guest kernel log ($console) has:"
+		sed 's/^[0-9]*:/vm-run: kernel problem: /' <<<"$problems" | head -n 40
+		echo "vm-run: kernel problem: context of the first one:"
+		sed -n "$((first > 20 ? first - 20 : 1)),$((first + 20))p" "$console" | sed 's/^/vm-run: kernel problem: | /'
+	} >&2
+fi
+
+if [ "$qrc" -eq 124 ] || [ "$qrc" -eq 137 ]; then
+	echo "vm-run: timeout after $timeout_s s (hang); last kernel messages:" >&2
+	tail -n 15 "$console" | sed 's/^/vm-run: | /' >&2
+	exit "$EX_TIMEOUT"
+fi
+if [ "$panicked" -eq 1 ]; then
+	echo "vm-run: guest kernel panic: $(grep -amE 'Kernel panic' "$console" | head -n1)" >&2
+	exit "$EX_PANIC"
+fi
+if [ "$qrc" -ne 0 ] && [ "$have_status" -eq 0 ]; then
+	die "QEMU failed (exit $qrc); see $rundir/qemu.err"
+fi
+if [ -n "$problems" ]; then
+	if [ "$have_status" -eq 1 ]; then
+		echo "vm-run: kernel problem: failing the run (the command itself exited $rc_line)" >&2
+	else
+		echo "vm-run: kernel problem: failing the run (and the command reported no exit status)" >&2
+	fi
+	exit "$EX_KPROBLEM"
+fi
+if [ "$have_status" -eq 0 ]; then
+	echo "vm-run: lost exit status: the VM powered off without reporting one; last kernel messages:" >&2
+	tail -n 15 "$console" | sed 's/^/vm-run: | /' >&2
+	exit "$EX_LOST"
+fi
+exit "$rc_line"
