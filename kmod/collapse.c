@@ -126,6 +126,7 @@ unsigned int xhp_collapse_batch(struct mm_struct *mm,
 		if (pmdp && pmd_trans_huge(pmdp_get_lockless(pmdp))) {
 			result = XHP_SCAN_SUCCEED;
 			huge++;
+			xhp_backoff_collapsed(mm, addr);
 		} else if (xhp_engine.result[i] >= 0 &&
 			   xhp_engine.result[i] != XHP_SCAN_SUCCEED) {
 			result = xhp_engine.result[i];

@@ -12,6 +12,9 @@ int xhp_hook_exit_mmap(struct kprobe *kp, struct pt_regs *regs);
 void xhp_hook_fork(void *data, struct task_struct *parent,
 		   struct task_struct *child);
 
+/* backoff.c: splits of ranges xhugepaged collapsed */
+int xhp_hook_split_pmd(struct kprobe *kp, struct pt_regs *regs);
+
 /* collapse.c: the engine's per-PMD result, for our own calls */
 int xhp_hook_scan_pmd_entry(struct kretprobe_instance *ri, struct pt_regs *regs);
 int xhp_hook_scan_pmd_ret(struct kretprobe_instance *ri, struct pt_regs *regs);

@@ -168,5 +168,7 @@ static const struct kernel_param_ops xhp_order_ops = {
 module_param_cb(scan_order, &xhp_order_ops, NULL, 0444);
 MODULE_PARM_DESC(scan_order, "fifo (default, like khugepaged) or hot (hot ranges first)");
 
+XHP_UINT_PARAM(backoff_window_millisecs, 0, XHP_BACKOFF_WINDOW_MAX,
+	       "Anti-thrash: back off ranges split this soon after collapse (0: off)");
 XHP_UINT_PARAM(defrag, 0, 1,
 	       "1: collapse may reclaim/compact; 0: only when a huge page is free");

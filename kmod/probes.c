@@ -49,6 +49,8 @@ static struct xhp_probe xhp_probes[] = {
 	KPROBE("mm_enter", "khugepaged_enter_vma", true, xhp_hook_enter_vma),
 	TPPROBE("mm_fork", "sched_process_fork", true, xhp_hook_fork),
 	KPROBE("mm_exit", XHP_EXIT_MMAP_SYMBOL, false, xhp_hook_exit_mmap),
+	/* Splits soon after our collapses: anti-thrash backoff. */
+	KPROBE("split_backoff", "__split_huge_pmd", false, xhp_hook_split_pmd),
 	/* Per-PMD results of our own collapses. */
 	KRETPROBE("collapse_result", "hpage_collapse_scan_pmd", false,
 		  xhp_hook_scan_pmd_entry, xhp_hook_scan_pmd_ret,

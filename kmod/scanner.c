@@ -94,6 +94,13 @@ static bool xhp_scan_vma(struct xhp_scan_state *s, struct vm_area_struct *vma,
 		if (s->progress >= budget || s->alloc_failed ||
 		    kthread_should_stop())
 			break;
+		if (xhp_backoff_active(s->mm, addr)) {
+			s->progress++;
+			s->address = addr + HPAGE_PMD_SIZE;
+			if (xhp_flush(s, vma, &b))
+				return false;
+			continue;
+		}
 		xhp_judge_pmd(s->mm, vma, addr, &v);
 		s->progress += HPAGE_PMD_NR;
 		trace_xhp_scan_pmd(s->mm, addr, v.result,
@@ -176,7 +183,7 @@ static void xhp_scan_hot_ranges(struct xhp_scan_state *s,
 		vma = find_vma(s->mm, addr);
 		if (!vma || vma->vm_start > addr ||
 		    addr + HPAGE_PMD_SIZE > vma->vm_end ||
-		    !xhp_vma_eligible(vma))
+		    !xhp_vma_eligible(vma) || xhp_backoff_active(s->mm, addr))
 			continue;
 		xhp_judge_pmd(s->mm, vma, addr, &v);
 		s->progress += HPAGE_PMD_NR;

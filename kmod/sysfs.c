@@ -246,6 +246,24 @@ static const char * const xhp_order_names[] = { "fifo", "hot" };
 XHP_CHOICE(xhp_scan_order_attr, scan_order, xhp_order_names, xhp_choice_store,
 	   true);
 
+XHP_UINT(xhp_backoff_window_attr, backoff_window_millisecs,
+	 &xhp_knobs.backoff_window_millisecs, 0, XHP_BACKOFF_WINDOW_MAX,
+	 false, false);
+
+static ssize_t backoff_wasted_show(struct kobject *kobj,
+				   struct kobj_attribute *ka, char *buf)
+{
+	return sysfs_emit(buf, "%ld\n", xhp_backoff_wasted());
+}
+static struct kobj_attribute xhp_backoff_wasted_attr = __ATTR_RO(backoff_wasted);
+
+static ssize_t backoff_skipped_show(struct kobject *kobj,
+				    struct kobj_attribute *ka, char *buf)
+{
+	return sysfs_emit(buf, "%ld\n", xhp_backoff_skipped());
+}
+static struct kobj_attribute xhp_backoff_skipped_attr = __ATTR_RO(backoff_skipped);
+
 static ssize_t hot_ranges_show(struct kobject *kobj, struct kobj_attribute *ka,
 			       char *buf)
 {
@@ -274,6 +292,9 @@ static struct attribute *xhp_khugepaged_attrs[] = {
 	&xhp_mm_slots_attr.attr,
 	&xhp_scan_order_attr.ka.attr,
 	&xhp_hot_ranges_attr.attr,
+	&xhp_backoff_window_attr.ka.attr,
+	&xhp_backoff_wasted_attr.attr,
+	&xhp_backoff_skipped_attr.attr,
 	NULL,
 };
 

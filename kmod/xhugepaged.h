@@ -46,7 +46,9 @@ struct xhp_knobs {
 	unsigned int max_ptes_shared;
 	unsigned int defrag;		/* khugepaged/defrag */
 	unsigned int scan_order;	/* XHP_ORDER_FIFO or XHP_ORDER_HOT */
+	unsigned int backoff_window_millisecs;	/* 0: no anti-thrash backoff */
 };
+#define XHP_BACKOFF_WINDOW_MAX 3600000U
 enum xhp_scan_order { XHP_ORDER_FIFO, XHP_ORDER_HOT };
 extern struct xhp_knobs xhp_knobs;
 
@@ -136,6 +138,12 @@ unsigned int xhp_hot_sweep(struct mm_struct *mm, unsigned long start,
 			   unsigned long *out, unsigned int max,
 			   unsigned long *resume);
 long xhp_hot_ranges(void);
+
+/* --- anti-thrash backoff (backoff.c) ------------------------------------ */
+void xhp_backoff_collapsed(struct mm_struct *mm, unsigned long haddr);
+bool xhp_backoff_active(struct mm_struct *mm, unsigned long haddr);
+long xhp_backoff_wasted(void);
+long xhp_backoff_skipped(void);
 
 /* --- mm registry (registry.c) -------------------------------------------- */
 enum xhp_cursor_id { XHP_CURSOR_FIFO, XHP_CURSOR_HOT, XHP_NR_CURSORS };

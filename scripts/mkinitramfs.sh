@@ -82,11 +82,12 @@ mount -t sysfs sys /sys || fail "mount /sys"
 mount -t devtmpfs dev /dev || fail "mount /dev"
 exec </dev/console >/dev/console 2>&1
 
-ginit= gcwd=
+ginit= gcwd= gcmd=
 for arg in $(cat /proc/cmdline); do
 	case $arg in
 	xhp.init=*) ginit=${arg#xhp.init=} ;;
 	xhp.cwd=*) gcwd=${arg#xhp.cwd=} ;;
+	xhp.cmd=*) gcmd=${arg#xhp.cmd=} ;;
 	esac
 done
 [ -n "$ginit" ] || fail "no xhp.init= on the kernel command line"
@@ -110,6 +111,27 @@ mount -t overlay -o lowerdir=/mnt/lower,upperdir=/mnt/rw/upper,workdir=/mnt/rw/w
 for d in dev proc sys; do
 	mount --move "/$d" "/mnt/root/$d" || fail "move /$d"
 done
+# The rest of the guest's mounts, done here because static busybox from RAM
+# starts far faster under TCG than the host's dynamically linked tools over
+# 9p (about 1 s of boot). vm-guest-init.sh mounts whatever is missing.
+r=/mnt/root
+mkdir -p $r/dev/pts $r/dev/shm
+mount -t devpts -o gid=5,mode=620,ptmxmode=666 devpts $r/dev/pts
+mount -t tmpfs -o nosuid,nodev,mode=1777 shm $r/dev/shm
+# A fresh /tmp and /run, unless the run's own files live there (a checkout
+# under /tmp, say): then the overlay's view stays, writable too.
+for d in /tmp /run; do
+	case "$gcwd/ $ginit $gcmd" in
+	"$d"/* | *" $d"/*) echo "xhp-initramfs: keeping the host's $d (the run uses it) under the overlay" ;;
+	*) if [ $d = /tmp ]; then mode=1777; else mode=755; fi
+	   mount -t tmpfs -o nosuid,nodev,mode=$mode tmpfs $r$d ;;
+	esac
+done
+mount -t debugfs -o nosuid,nodev,noexec debugfs $r/sys/kernel/debug
+mount -t tracefs -o nosuid,nodev,noexec tracefs $r/sys/kernel/tracing
+mount -t cgroup2 -o nosuid,nodev,noexec cgroup2 $r/sys/fs/cgroup
+hostname xhp-vm
+ip link set lo up
 exec switch_root /mnt/root "$ginit"
 fail "switch_root to $ginit"
 EOF

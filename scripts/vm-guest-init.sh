@@ -27,10 +27,20 @@ fail() {
 	poweroff_now
 }
 
+# is_mounted DIR, with builtins only: every exec costs under TCG.
+is_mounted() {
+	local _src dir _rest
+	while read -r _src dir _rest; do
+		[ "$dir" = "$1" ] && return 0
+	done </proc/self/mounts
+	return 1
+}
+
 # mnt TYPE SOURCE DIR OPTIONS: mount unless something already is there.
+# The initramfs mounts all of these already (faster); this is the fallback.
 mnt() {
-	mountpoint -q "$3" 2>/dev/null && return 0
-	mkdir -p "$3" 2>/dev/null
+	is_mounted "$3" && return 0
+	[ -d "$3" ] || mkdir -p "$3"
 	mount -t "$1" -o "$4" "$2" "$3" || log "warning: cannot mount $1 on $3"
 }
 
@@ -39,7 +49,7 @@ mnt proc proc /proc nosuid,nodev,noexec
 mnt sysfs sysfs /sys nosuid,nodev,noexec
 mnt devtmpfs devtmpfs /dev nosuid,mode=0755
 
-xhp_cmd= xhp_cwd=/
+xhp_cmd='' xhp_cwd=/
 read -r -a kargs </proc/cmdline || true
 for a in "${kargs[@]}"; do
 	case $a in
@@ -63,22 +73,24 @@ mnt tmpfs shm /dev/shm nosuid,nodev,mode=1777
 # under /tmp, say): then keep the overlay's view, which is writable too.
 for d in /tmp /run; do
 	case "$xhp_cwd/ $0 $xhp_cmd" in
-	"$d"/* | *" $d"/*) log "keeping the host's $d (the run uses it) under the overlay" ;;
-	*) mnt tmpfs tmpfs "$d" nosuid,nodev,mode="$([ "$d" = /tmp ] && echo 1777 || echo 755)" ;;
+	"$d"/* | *" $d"/*) continue ;;
 	esac
+	if [ "$d" = /tmp ]; then mode=1777; else mode=755; fi
+	mnt tmpfs tmpfs "$d" "nosuid,nodev,mode=$mode"
 done
 mnt debugfs debugfs /sys/kernel/debug nosuid,nodev,noexec
 mnt tracefs tracefs /sys/kernel/tracing nosuid,nodev,noexec
 mnt cgroup2 cgroup2 /sys/fs/cgroup nosuid,nodev,noexec
 
-hostname xhp-vm 2>/dev/null || echo xhp-vm >/proc/sys/kernel/hostname
-if command -v ip >/dev/null; then
+[ "$(</proc/sys/kernel/hostname)" = xhp-vm ] || echo xhp-vm >/proc/sys/kernel/hostname
+# IFF_UP is bit 0 of the flags.
+if (($(</sys/class/net/lo/flags) % 2 == 0)) && command -v ip >/dev/null; then
 	ip link set lo up 2>/dev/null || true
 fi
 
 # Ports show up once the host side's control messages are processed, which
 # can race with us: wait a little for both.
-out= status=
+out='' status=''
 for _ in $(seq 100); do
 	for p in /sys/class/virtio-ports/*; do
 		[ -r "$p/name" ] || continue
@@ -88,7 +100,7 @@ for _ in $(seq 100); do
 		esac
 	done
 	[ -n "$out" ] && [ -n "$status" ] && [ -c "$out" ] && [ -c "$status" ] && break
-	out= status=
+	out='' status=''
 	sleep 0.05
 done
 [ -n "$status" ] || fail "virtio port 'status' not found"

@@ -1,5 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
+# shellcheck disable=SC2054 # commas inside QEMU option values are intended
 # Run one command inside a throwaway QEMU VM that boots the host's Debian
 # kernel and sees the host's / read-only (writes land in a tmpfs overlay).
 # See usage() below for the interface and exit codes; other tools rely on both.
@@ -58,7 +59,7 @@ EOF
 die() { echo "vm-run: $*" >&2; exit "$EX_SETUP"; }
 usage_err() { echo "vm-run: $*" >&2; usage >&2; exit "$EX_USAGE"; }
 
-kver= mem=2G cpus=2 append=() timeout_s=600
+kver='' mem=2G cpus=2 append=() timeout_s=600
 while [ $# -gt 0 ]; do
 	case $1 in
 	--kernel) [ $# -ge 2 ] || usage_err "--kernel needs a value"; kver=$2; shift 2 ;;
@@ -172,7 +173,7 @@ if [ -n "$problems" ]; then
 	first=$(head -n1 <<<"$problems" | cut -d: -f1)
 	{
 		echo "vm-run: kernel problem: the guest kernel log ($console) has:"
-		sed 's/^[0-9]*:/vm-run: kernel problem: /' <<<"$problems" | head -n 40
+		head -n 40 <<<"$problems" | cut -d: -f2- | sed 's/^/vm-run: kernel problem: /'
 		echo "vm-run: kernel problem: context of the first one:"
 		sed -n "$((first > 20 ? first - 20 : 1)),$((first + 20))p" "$console" | sed 's/^/vm-run: kernel problem: | /'
 	} >&2
