@@ -118,6 +118,11 @@ r=/mnt/root
 mkdir -p $r/dev/pts $r/dev/shm
 mount -t devpts -o gid=5,mode=620,ptmxmode=666 devpts $r/dev/pts
 mount -t tmpfs -o nosuid,nodev,mode=1777 shm $r/dev/shm
+# devtmpfs lacks these; bash process substitution needs /dev/fd.
+ln -s /proc/self/fd $r/dev/fd
+ln -s /proc/self/fd/0 $r/dev/stdin
+ln -s /proc/self/fd/1 $r/dev/stdout
+ln -s /proc/self/fd/2 $r/dev/stderr
 # A fresh /tmp and /run, unless the run's own files live there (a checkout
 # under /tmp, say): then the overlay's view stays, writable too.
 for d in /tmp /run; do

@@ -91,7 +91,7 @@ fi
 # Ports show up once the host side's control messages are processed, which
 # can race with us: wait a little for both.
 out='' status=''
-for _ in $(seq 100); do
+for ((try = 0; try < 100; try++)); do
 	for p in /sys/class/virtio-ports/*; do
 		[ -r "$p/name" ] || continue
 		case $(<"$p/name") in
