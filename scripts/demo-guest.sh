@@ -10,8 +10,11 @@ say() { printf '\n== %s\n' "$*"; }
 run() { printf '$ %s\n' "$*"; eval "$@"; }
 anon_huge_kb() { awk '/^AnonHugePages:/ { print $2 }' "/proc/$1/smaps_rollup"; }
 nonzero_results() {
-	grep -H . "$K"/scan_results/* 2>/dev/null |
-		sed "s|$K/scan_results/||" | awk -F: '$2 != 0 { printf "   %-22s %s\n", $1, $2 }'
+	local f
+	for f in "$K"/scan_results/*; do
+		[ "${f##*/}" = reset ] && continue	# write-only
+		awk -v n="${f##*/}" '$1 != 0 { printf "   %-22s %s\n", n, $1 }' "$f"
+	done
 }
 
 say "Keep the kernel's own khugepaged out of the way, so all you see is xhugepaged"
@@ -39,7 +42,7 @@ for _ in $(seq 60); do grep -q Attaching "$bt_out" && break; sleep 0.5; done
 echo "   bpftrace attached"
 
 say "Run a workload: 3 regions of 32 MiB: MADV_HUGEPAGE, plain, and MADV_HUGEPAGE but half empty"
-scripts/demo/workload 32 14 &
+scripts/demo/workload 32 20 &
 wl=$!
 sleep 0.5
 printf '   %-6s %-18s %-16s %s\n' time AnonHugePages pages_collapsed full_scans
