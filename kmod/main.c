@@ -7,6 +7,8 @@
 
 #include <linux/kernel.h>
 #include <linux/module.h>
+#include <linux/ktime.h>
+#include <linux/math64.h>
 
 #include "xhugepaged.h"
 
@@ -55,11 +57,17 @@ registry_exit:
 
 static void __exit xhp_exit(void)
 {
+	u64 start = ktime_get_ns(), stopped;
+
 	xhp_scanner_stop();
+	stopped = ktime_get_ns();
 	xhp_sysfs_exit();
 	xhp_probes_remove();
 	xhp_registry_exit();
-	pr_info("unloaded\n");
+	/* Tests read this line: how long rmmod waited on the scanner. */
+	pr_info("unloaded: scanner stopped in %llu ms, teardown %llu ms\n",
+		div_u64(stopped - start, NSEC_PER_MSEC),
+		div_u64(ktime_get_ns() - stopped, NSEC_PER_MSEC));
 }
 
 module_init(xhp_init);

@@ -316,7 +316,13 @@ int xhp_scanner_start(void)
 
 void xhp_scanner_stop(void)
 {
-	if (xhp_thread)
-		kthread_stop(xhp_thread);
+	if (!xhp_thread)
+		return;
+	/*
+	 * At MAX_NICE a busy machine can starve the thread for seconds before
+	 * it reaches its next stop check; rmmod must not wait on that.
+	 */
+	set_user_nice(xhp_thread, 0);
+	kthread_stop(xhp_thread);
 	xhp_thread = NULL;
 }

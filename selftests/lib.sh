@@ -1,0 +1,75 @@
+# SPDX-License-Identifier: GPL-2.0
+# Shell helpers shared by the selftests; sourced, run in the VM as root from
+# the repository root.
+T=/sys/kernel/mm/transparent_hugepage
+X=/sys/kernel/mm/xhugepaged
+XK=$X/khugepaged
+XHP_KO=${XHP_KO:-kmod/xhugepaged.ko}
+XHP_PARK_PIDFILE=/run/xhp-native-park.pid
+
+_n=0
+_fails=0
+ktap_begin() { echo "TAP version 13"; }
+ok() { _n=$((_n + 1)); echo "ok $_n $*"; }
+not_ok() { _n=$((_n + 1)); _fails=$((_fails + 1)); echo "not ok $_n $*"; }
+skip() { _n=$((_n + 1)); echo "ok $_n $1 # SKIP ${2:-}"; }
+# check NAME COMMAND...: ok when COMMAND succeeds.
+check() { local name=$1; shift; if "$@"; then ok "$name"; else not_ok "$name"; fi; }
+ktap_end() { echo "1..$_n"; [ "$_fails" -eq 0 ]; }
+
+xhp_loaded() { [ -d /sys/module/xhugepaged ]; }
+xhp_unload_quiet() { xhp_loaded && rmmod xhugepaged 2>/dev/null; xhp_loaded && sleep 1 && rmmod xhugepaged 2>/dev/null; true; }
+
+# Keep the kernel's own khugepaged from collapsing anything, while page faults
+# in MADV_HUGEPAGE areas may still allocate THPs (native enabled=madvise):
+# its thread is put to sleep for an hour with a budget of one PMD per wake,
+# and its queue is kept non-empty by a parked process so a new mm never
+# wakes it. A test that proves xhugepaged collapsed something checks that
+# the native pages_collapsed did not move.
+xhp_native_park() {
+	if [ -f "$XHP_PARK_PIDFILE" ] && kill -0 "$(cat "$XHP_PARK_PIDFILE")" 2>/dev/null; then
+		return 0
+	fi
+	echo never >$T/enabled
+	echo 3600000 >$T/khugepaged/scan_sleep_millisecs
+	echo 3600000 >$T/khugepaged/alloc_sleep_millisecs
+	echo 8 >$T/khugepaged/pages_to_scan
+	echo madvise >$T/enabled
+	local ready
+	ready=$(mktemp -u)
+	python3 -c 'import mmap, sys, time
+m = mmap.mmap(-1, 64 << 20, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+m[0] = 1  # an anon_vma first: without one khugepaged_enter_vma() ignores the area
+m.madvise(mmap.MADV_HUGEPAGE)
+open(sys.argv[1], "w").close(); time.sleep(36000)' "$ready" &
+	echo $! >"$XHP_PARK_PIDFILE"
+	for _ in $(seq 300); do [ -e "$ready" ] && break; sleep 0.1; done
+	rm -f "$ready"
+	sleep 1	# the parked entry wakes the thread once: one PMD, then the long sleep
+}
+
+xhp_native_restore() {
+	echo never >$T/enabled
+	echo 10000 >$T/khugepaged/scan_sleep_millisecs
+	echo 60000 >$T/khugepaged/alloc_sleep_millisecs
+	echo 4096 >$T/khugepaged/pages_to_scan
+}
+
+xhp_native_unpark() {
+	[ -f "$XHP_PARK_PIDFILE" ] && kill "$(cat "$XHP_PARK_PIDFILE")" 2>/dev/null
+	rm -f "$XHP_PARK_PIDFILE"
+	xhp_native_restore
+}
+
+xhp_swap_on() {
+	swapon --show=NAME --noheadings | grep -q . && return 0
+	modprobe zram && echo 512M >/sys/block/zram0/disksize &&
+		mkswap /dev/zram0 >/dev/null && swapon /dev/zram0
+}
+
+# wait_for COND-COMMAND [TENTHS]: poll until COND succeeds (default 10 s).
+wait_for() {
+	local cond=$1 i
+	for i in $(seq "${2:-100}"); do eval "$cond" && return 0; sleep 0.1; done
+	return 1
+}

@@ -1,0 +1,159 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Module life cycle: insmod creates the sysfs directory and the scanner
+# thread, rmmod removes them promptly (also mid-pass), load-unload-load
+# works, module parameters set initial values and a bad one fails insmod
+# with a message and leaves nothing behind; reload while processes fault,
+# fork and exit. Runs in the VM as root from the repository root.
+set -u
+. selftests/lib.sh
+ktap_begin
+xhp_unload_quiet
+
+thread_running() { pgrep -x xhugepaged >/dev/null; }
+# rmmod_timed: one rmmod; its wall time in $ms, and in $stop_ms the time
+# the module's exit waited for the scanner thread (from its own log line).
+# Under TCG the module core's own teardown (RCU and RCU-tasks grace periods
+# for kprobes, tracepoints, module memory) dominates the wall time.
+rmmod_timed() {
+	local t0 t1 rc
+	t0=$(date +%s%N)
+	rmmod xhugepaged
+	rc=$?
+	t1=$(date +%s%N)
+	ms=$(((t1 - t0) / 1000000))
+	stop_ms=$(dmesg | sed -n 's/.*xhugepaged: unloaded: scanner stopped in \([0-9]*\) ms.*/\1/p' | tail -n1)
+	stop_ms=${stop_ms:-99999}
+	return $rc
+}
+
+# --- load creates, unload removes
+insmod "$XHP_KO"
+check "insmod_creates_sysfs_dir" test -d "$X" -a -f "$XK/pages_to_scan" -a -f "$X/enabled"
+check "insmod_starts_scanner_thread" thread_running
+for f in enabled defrag use_zero_page hpage_pmd_size shmem_enabled \
+	khugepaged/defrag khugepaged/pages_to_scan khugepaged/scan_sleep_millisecs \
+	khugepaged/alloc_sleep_millisecs khugepaged/max_ptes_none \
+	khugepaged/max_ptes_swap khugepaged/max_ptes_shared \
+	khugepaged/pages_collapsed khugepaged/full_scans; do
+	[ -e "$X/$f" ] || missing="${missing:-} $f"
+done
+check "mirror_has_every_thp_file${missing:+ # missing:$missing}" test -z "${missing:-}"
+rmmod_timed
+check "rmmod_removes_sysfs_dir" test ! -e "$X"
+check "rmmod_stops_scanner_thread" sh -c '! pgrep -x xhugepaged >/dev/null'
+echo "# idle rmmod: $ms ms"
+
+# --- load, unload, load again
+rc=0
+for i in 1 2 3; do
+	insmod "$XHP_KO" || rc=1
+	[ -d "$X" ] || rc=1
+	rmmod xhugepaged || rc=1
+done
+check "load_unload_load_three_times" test $rc -eq 0
+
+# --- parameters set the initial values
+insmod "$XHP_KO" enabled=always pages_to_scan=1234 scan_sleep_millisecs=77 \
+	alloc_sleep_millisecs=88 max_ptes_none=7 max_ptes_swap=9 \
+	max_ptes_shared=11 scan_order=hot
+got=$(cat "$X/enabled" "$XK/pages_to_scan" "$XK/scan_sleep_millisecs" \
+	"$XK/alloc_sleep_millisecs" "$XK/max_ptes_none" "$XK/max_ptes_swap" \
+	"$XK/max_ptes_shared" "$XK/scan_order" | tr '\n' ' ')
+check "params_set_initial_values # $got" \
+	test "$got" = "[always] madvise never 1234 77 88 7 9 11 fifo [hot] "
+rmmod xhugepaged
+insmod "$XHP_KO"
+got=$(cat "$XK/pages_to_scan" "$XK/max_ptes_none" "$XK/max_ptes_swap" "$XK/max_ptes_shared" | tr '\n' ' ')
+check "defaults_are_khugepaged_defaults # $got" test "$got" = "4096 511 64 256 "
+rmmod xhugepaged
+
+# --- a bad parameter fails the load, says why, leaves nothing behind
+for bad in enabled=maybe enabled= pages_to_scan=0 pages_to_scan=abc \
+	pages_to_scan=12abc pages_to_scan=-1 pages_to_scan=18446744073709551616 \
+	max_ptes_none=512 max_ptes_swap=512 max_ptes_shared=512 \
+	scan_sleep_millisecs=4294967296 scan_order=cold; do
+	param=${bad%%=*}
+	dmesg -C
+	if insmod "$XHP_KO" "$bad" 2>/dev/null; then
+		not_ok "bad_param_fails_insmod $bad # loaded"
+		rmmod xhugepaged
+		continue
+	fi
+	if xhp_loaded || [ -e "$X" ]; then
+		not_ok "bad_param_fails_insmod $bad # left state behind"
+	elif ! dmesg | grep -q "xhugepaged: $param"; then
+		not_ok "bad_param_fails_insmod $bad # no message naming $param"
+	else
+		ok "bad_param_fails_insmod $bad"
+	fi
+done
+check "loads_fine_after_bad_params" insmod "$XHP_KO"
+rmmod xhugepaged
+
+# --- rmmod mid-pass: the scanner flat out over a large queue
+python3 -c 'import mmap, time
+ms = []
+for i in range(8):
+    m = mmap.mmap(-1, 32 << 20, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+    m.madvise(mmap.MADV_HUGEPAGE)
+    for off in range(0, 32 << 20, 4096 * 7):
+        m[off] = 1
+    ms.append(m)
+time.sleep(3600)' &
+big=$!
+sleep 3
+insmod "$XHP_KO" scan_sleep_millisecs=0 pages_to_scan=4294967295 max_ptes_none=0
+sleep 1
+worst=0 worst_stop=0
+for i in 1 2 3 4 5; do
+	rmmod_timed || worst=99999
+	[ "$ms" -gt "$worst" ] && worst=$ms
+	[ "$stop_ms" -gt "$worst_stop" ] && worst_stop=$stop_ms
+	insmod "$XHP_KO" scan_sleep_millisecs=0 pages_to_scan=4294967295 max_ptes_none=0
+	sleep 0.3
+done
+rmmod xhugepaged
+kill $big
+check "rmmod_mid_pass_stops_scanner_under_1s # worst ${worst_stop} ms" test "$worst_stop" -lt 1000
+check "rmmod_mid_pass_returns_under_2s_tcg # worst ${worst} ms" test "$worst" -lt 2000
+
+# --- reload while processes fault, fork and exit (at nice 19, so rmmod's
+# wall time shows blocking rather than its share of two emulated CPUs)
+nice -n 19 selftests/bin/xhp_churn 4 40 &
+churn=$!
+sleep 1
+cycles=0 fail=0 worst=0 worst_stop=0
+while kill -0 $churn 2>/dev/null && [ $cycles -lt 20 ]; do
+	insmod "$XHP_KO" scan_sleep_millisecs=0 pages_to_scan=65536 || { fail=1; break; }
+	sleep 0.$((RANDOM % 5 + 1))
+	rmmod_timed || { fail=1; break; }
+	[ "$ms" -gt "$worst" ] && worst=$ms
+	[ "$stop_ms" -gt "$worst_stop" ] && worst_stop=$stop_ms
+	cycles=$((cycles + 1))
+done
+wait $churn
+churn_rc=$?
+check "reload_under_churn # $cycles cycles" test $fail -eq 0 -a $cycles -ge 10
+check "reload_under_churn_scanner_stops_under_1s # worst ${worst_stop} ms" test "$worst_stop" -lt 1000
+check "reload_under_churn_rmmod_under_2s_tcg # worst ${worst} ms" test "$worst" -lt 2000
+check "churn_data_intact_across_reloads" test $churn_rc -eq 0
+
+# --- an exiting mm is let go: its slot disappears
+insmod "$XHP_KO" scan_sleep_millisecs=100000
+before=$(cat "$XK/mm_slots")
+python3 -c 'import mmap, time
+m = mmap.mmap(-1, 4 << 20, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+m[0] = 1
+m.madvise(mmap.MADV_HUGEPAGE)
+time.sleep(2)' &
+py=$!
+sleep 1
+during=$(cat "$XK/mm_slots")
+wait $py
+sleep 0.5
+after=$(cat "$XK/mm_slots")
+check "exiting_mm_leaves_queue # mm_slots $before -> $during -> $after" \
+	test "$during" -gt "$before" -a "$after" -lt "$during"
+rmmod xhugepaged
+ktap_end

@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Small helpers shared by the C selftests: sysfs knobs of xhugepaged. */
+#ifndef XHP_TEST_H
+#define XHP_TEST_H
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#define XHP_DIR "/sys/kernel/mm/xhugepaged"
+#define THP_DIR "/sys/kernel/mm/transparent_hugepage"
+
+/* Read a sysfs file into buf (newline stripped); -errno on failure. */
+static inline int xhp_read_str(const char *path, char *buf, size_t len)
+{
+	int fd = open(path, O_RDONLY);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, len - 1);
+	close(fd);
+	if (n < 0)
+		return -errno;
+	buf[n] = '\0';
+	if (n && buf[n - 1] == '\n')
+		buf[n - 1] = '\0';
+	return 0;
+}
+
+/* Write a string to a sysfs file; 0 or -errno of the write. */
+static inline int xhp_write_str(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY);
+	ssize_t n;
+	int err = 0;
+
+	if (fd < 0)
+		return -errno;
+	n = write(fd, val, strlen(val));
+	if (n < 0)
+		err = -errno;
+	close(fd);
+	return err;
+}
+
+static inline long xhp_read_num(const char *path)
+{
+	char buf[64];
+
+	if (xhp_read_str(path, buf, sizeof(buf)))
+		return -1;
+	return strtol(buf, NULL, 10);
+}
+
+static inline int xhp_write_num(const char *path, unsigned long v)
+{
+	char buf[32];
+
+	snprintf(buf, sizeof(buf), "%lu", v);
+	return xhp_write_str(path, buf);
+}
+
+#endif
