@@ -156,4 +156,35 @@ after=$(cat "$XK/mm_slots")
 check "exiting_mm_leaves_queue # mm_slots $before -> $during -> $after" \
 	test "$during" -gt "$before" -a "$after" -lt "$during"
 rmmod xhugepaged
+
+# --- it finds mms while the native THP "enabled" is never: one that existed
+# before insmod and one that appears after, both collapsed by xhugepaged
+echo never >$T/enabled
+native0=$(cat $T/khugepaged/pages_collapsed)
+huge_proc() {
+	python3 -c 'import mmap, time
+m = mmap.mmap(-1, 8 << 20, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+for off in range(0, 8 << 20, 4096):
+    m[off] = 1
+m.madvise(mmap.MADV_HUGEPAGE)
+time.sleep(60)' &
+}
+anon_huge_kb() { awk '/^AnonHugePages:/ { print $2 }' "/proc/$1/smaps_rollup"; }
+huge_proc
+early=$!
+sleep 2
+insmod "$XHP_KO" scan_sleep_millisecs=100
+huge_proc
+late=$!
+wait_for '[ "$(anon_huge_kb $early)" -ge 4096 ] && [ "$(anon_huge_kb $late)" -ge 4096 ]' 300
+check "finds_mm_existing_at_load_native_never # AnonHugePages $(anon_huge_kb $early) kB" \
+	test "$(anon_huge_kb $early)" -ge 4096
+check "finds_new_mm_native_never # AnonHugePages $(anon_huge_kb $late) kB" \
+	test "$(anon_huge_kb $late)" -ge 4096
+check "native_collapsed_nothing_while_never" \
+	test "$(cat $T/khugepaged/pages_collapsed)" -eq "$native0"
+kill $early $late
+wait $early $late 2>/dev/null
+rmmod xhugepaged
+echo madvise >$T/enabled
 ktap_end
