@@ -115,17 +115,28 @@ static enum xhp_cause xhp_madvise_cause(unsigned long advice)
 	}
 }
 
+/*
+ * x86-64 syscall entry sets ax to -ENOSYS until the syscall returns; an
+ * exception from user mode (a page fault) keeps the user's ax there and
+ * puts its error code, not a syscall number, in orig_ax.
+ */
+static bool xhp_in_syscall(struct pt_regs *regs)
+{
+	return regs->ax == (unsigned long)-ENOSYS && (long)regs->orig_ax >= 0;
+}
+
 /* A user task: the syscall it is in says what it asked for. */
 static enum xhp_cause xhp_syscall_cause(void)
 {
 	struct pt_regs *regs = task_pt_regs(current);
 	unsigned long args[6];
 
+	/* Not in a syscall: a fault from user mode, and it split a THP. */
+	if (!xhp_in_syscall(regs))
+		return XHP_CAUSE_COW;
 	if (in_compat_syscall())
 		return XHP_CAUSE_OTHER;
 	switch (syscall_get_nr(current, regs)) {
-	case -1:	/* not in a syscall: a fault from user mode */
-		return XHP_CAUSE_COW;
 	case __NR_mprotect:
 	case __NR_pkey_mprotect:
 		return XHP_CAUSE_MPROTECT;
