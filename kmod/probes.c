@@ -110,7 +110,9 @@ static int xhp_probe_install(struct xhp_probe *p)
 		p->krp.entry_handler = p->entry;
 		p->krp.handler = p->ret;
 		p->krp.data_size = p->data_size;
-		p->krp.maxactive = 2 * num_possible_cpus();
+		/* Event hooks' functions can sleep: room for many callers. */
+		p->krp.maxactive = p->observe ? max(8 * num_possible_cpus(), 64U) :
+						2 * num_possible_cpus();
 		return register_kretprobe(&p->krp);
 	case XHP_TRACEPOINT:
 		p->tp = NULL;

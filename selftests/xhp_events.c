@@ -306,6 +306,58 @@ static void test_deferred_split(void)
 	drop_thp(&t);
 }
 
+/*
+ * Native khugepaged collapsing a region it was told of by MADV_HUGEPAGE,
+ * with xhugepaged's own scanner off so it cannot get there first.
+ */
+static void test_khugepaged(void)
+{
+	const char *kd = "/sys/kernel/mm/transparent_hugepage/khugepaged/scan_sleep_millisecs";
+	const char *ours = "/sys/kernel/mm/xhugepaged/enabled";
+	char saved_native[128], saved_sleep[32], saved_ours[128], *b, *e;
+	long long by_khugepaged = 0;
+	struct thp t;
+	int i;
+
+	if (read_file(NATIVE_ENABLED, saved_native, sizeof(saved_native)) ||
+	    read_file(kd, saved_sleep, sizeof(saved_sleep)) ||
+	    read_file(ours, saved_ours, sizeof(saved_ours))) {
+		ksft_test_result_skip("collapse_khugepaged: no native knobs\n");
+		return;
+	}
+	t.map = mmap(NULL, 3 * PMD_SIZE_, PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	t.huge = (char *)(((uintptr_t)t.map + PMD_SIZE_ - 1) &
+			  ~(PMD_SIZE_ - 1));
+	write_file(ours, "never");
+	write_file(kd, "100");
+	write_file(NATIVE_ENABLED, "madvise");
+	memset(t.huge, 1, PMD_SIZE_);		/* small pages: no advice yet */
+	reset();
+	madvise(t.map, 3 * PMD_SIZE_, MADV_HUGEPAGE);	/* tells khugepaged */
+	for (i = 0; i < 100 && by_khugepaged == 0; i++) {
+		usleep(100 * 1000);
+		by_khugepaged = counter("collapse_huge_page",
+					"initiator_khugepaged");
+	}
+	ksft_print_msg("collapse_khugepaged: collapse_huge_page/initiator_khugepaged=%lld after %d ms\n",
+		       by_khugepaged, i * 100);
+	/* Put back the bracketed choices. */
+	for (b = saved_native; (b = strchr(b, '[')) && (e = strchr(b, ']'));) {
+		*e = '\0';
+		write_file(NATIVE_ENABLED, b + 1);
+		break;
+	}
+	for (b = saved_ours; (b = strchr(b, '[')) && (e = strchr(b, ']'));) {
+		*e = '\0';
+		write_file(ours, b + 1);
+		break;
+	}
+	write_file(kd, saved_sleep);
+	munmap(t.map, 3 * PMD_SIZE_);
+	ksft_test_result(by_khugepaged >= 1, "collapse_khugepaged\n");
+}
+
 static void test_enabled_knob(void)
 {
 	char buf[16];
@@ -354,7 +406,7 @@ int main(void)
 		ksft_exit_skip("xhugepaged not loaded or not root\n");
 	if (write_file(EVENTS "/enabled", "1"))
 		ksft_exit_fail_msg("cannot enable events\n");
-	ksft_set_plan(12);
+	ksft_set_plan(13);
 
 	test_mprotect();
 	test_munmap();
@@ -365,6 +417,7 @@ int main(void)
 	test_zap();
 	test_huge_fault();
 	test_deferred_split();
+	test_khugepaged();
 	test_enabled_knob();
 
 	ksft_finished();
