@@ -22,4 +22,36 @@ struct xhp_scan_pmd_data {
 	unsigned long address;
 };
 
+/* events.c: the kernel's own split and collapse paths, all kretprobes */
+struct xhp_event_call {
+	u64 t0;				/* entry time, ktime_get_ns() */
+	struct mm_struct *mm;
+	unsigned long address;
+	unsigned int nr;		/* PMD ranges in a collapse request */
+	int class;			/* enum xhp_cause or xhp_initiator */
+	int slot;			/* shrinker mark */
+};
+int xhp_hook_timed_entry(struct kretprobe_instance *ri, struct pt_regs *regs);
+int xhp_hook_split_pmd_entry(struct kretprobe_instance *ri,
+			     struct pt_regs *regs);
+int xhp_hook_split_pmd_ret(struct kretprobe_instance *ri, struct pt_regs *regs);
+int xhp_hook_split_folio_entry(struct kretprobe_instance *ri,
+			       struct pt_regs *regs);
+int xhp_hook_split_folio_ret(struct kretprobe_instance *ri,
+			     struct pt_regs *regs);
+int xhp_hook_deferred_scan_entry(struct kretprobe_instance *ri,
+				 struct pt_regs *regs);
+int xhp_hook_deferred_scan_ret(struct kretprobe_instance *ri,
+			       struct pt_regs *regs);
+int xhp_hook_collapse_entry(struct kretprobe_instance *ri,
+			    struct pt_regs *regs);
+int xhp_hook_collapse_ret(struct kretprobe_instance *ri, struct pt_regs *regs);
+int xhp_hook_madvise_collapse_entry(struct kretprobe_instance *ri,
+				    struct pt_regs *regs);
+int xhp_hook_madvise_collapse_ret(struct kretprobe_instance *ri,
+				  struct pt_regs *regs);
+int xhp_hook_huge_fault_ret(struct kretprobe_instance *ri,
+			    struct pt_regs *regs);
+int xhp_hook_zap_pmd_ret(struct kretprobe_instance *ri, struct pt_regs *regs);
+
 #endif /* _XHP_HOOKS_H */

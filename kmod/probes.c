@@ -4,6 +4,9 @@
  * xhugepaged uses. A required probe that cannot be installed fails the load
  * with a message naming it; an optional one is skipped with one log line.
  * /sys/kernel/mm/xhugepaged/hooks/ lists each probe's state.
+ *
+ * The observability hooks (events.c) can also be turned off and on at run
+ * time through events/enabled; the scanner's own hooks stay put.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -12,8 +15,10 @@
 #include <linux/tracepoint.h>
 #include <linux/string.h>
 #include <linux/sysfs.h>
+#include <linux/mutex.h>
 
 #include "xhugepaged.h"
+#include "events.h"
 #include "hooks.h"
 
 enum xhp_probe_kind { XHP_KPROBE, XHP_KRETPROBE, XHP_TRACEPOINT };
@@ -23,6 +28,7 @@ struct xhp_probe {
 	const char *symbol;		/* function or tracepoint */
 	enum xhp_probe_kind kind;
 	bool required;
+	bool observe;			/* an events/ hook: events/enabled owns it */
 	kprobe_pre_handler_t pre;
 	kretprobe_handler_t entry, ret;
 	size_t data_size;
@@ -32,7 +38,7 @@ struct xhp_probe {
 	struct kretprobe krp;
 	struct tracepoint *tp;
 	bool live;
-	int err;
+	int err;			/* at load; nonzero: never retried */
 };
 
 #define KPROBE(n, sym, req, h) \
@@ -40,6 +46,11 @@ struct xhp_probe {
 #define KRETPROBE(n, sym, req, e, r, sz) \
 	{ .name = n, .symbol = sym, .kind = XHP_KRETPROBE, .required = req, \
 	  .entry = e, .ret = r, .data_size = sz }
+/* Observability: optional kretprobes that time a kernel function. */
+#define EVENT(n, sym, e, r) \
+	{ .name = n, .symbol = sym, .kind = XHP_KRETPROBE, .required = false, \
+	  .observe = true, .entry = e, .ret = r, \
+	  .data_size = sizeof(struct xhp_event_call) }
 #define TPPROBE(n, tpname, req, fn) \
 	{ .name = n, .symbol = tpname, .kind = XHP_TRACEPOINT, .required = req, \
 	  .tp_probe = fn }
@@ -55,7 +66,29 @@ static struct xhp_probe xhp_probes[] = {
 	KRETPROBE("collapse_result", "hpage_collapse_scan_pmd", false,
 		  xhp_hook_scan_pmd_entry, xhp_hook_scan_pmd_ret,
 		  sizeof(struct xhp_scan_pmd_data)),
+	/*
+	 * The kernel's split and collapse paths (events.c). PMD splits are
+	 * caught in split_huge_pmd_locked(), where __split_huge_pmd() and
+	 * rmap's unmap both end up; 6.12 inlines __split_huge_pmd_locked().
+	 */
+	EVENT("split_pmd", "split_huge_pmd_locked",
+	      xhp_hook_split_pmd_entry, xhp_hook_split_pmd_ret),
+	EVENT("split_folio", "split_huge_page_to_list_to_order",
+	      xhp_hook_split_folio_entry, xhp_hook_split_folio_ret),
+	EVENT("deferred_split_scan", "deferred_split_scan",
+	      xhp_hook_deferred_scan_entry, xhp_hook_deferred_scan_ret),
+	EVENT("collapse_huge_page", "collapse_huge_page",
+	      xhp_hook_collapse_entry, xhp_hook_collapse_ret),
+	EVENT("madvise_collapse", "madvise_collapse",
+	      xhp_hook_madvise_collapse_entry, xhp_hook_madvise_collapse_ret),
+	EVENT("huge_fault", "do_huge_pmd_anonymous_page",
+	      xhp_hook_timed_entry, xhp_hook_huge_fault_ret),
+	EVENT("zap_pmd", "zap_huge_pmd",
+	      xhp_hook_timed_entry, xhp_hook_zap_pmd_ret),
 };
+
+static DEFINE_MUTEX(xhp_events_lock);
+static bool xhp_events_on = true;
 
 static void xhp_find_tp(struct tracepoint *tp, void *priv)
 {
@@ -79,7 +112,9 @@ static int xhp_probe_install(struct xhp_probe *p)
 		p->krp.entry_handler = p->entry;
 		p->krp.handler = p->ret;
 		p->krp.data_size = p->data_size;
-		p->krp.maxactive = 2 * num_possible_cpus();
+		/* Event hooks' functions can sleep: room for many callers. */
+		p->krp.maxactive = p->observe ? max(8 * num_possible_cpus(), 64U) :
+						2 * num_possible_cpus();
 		return register_kretprobe(&p->krp);
 	case XHP_TRACEPOINT:
 		p->tp = NULL;
@@ -89,6 +124,26 @@ static int xhp_probe_install(struct xhp_probe *p)
 		return tracepoint_probe_register(p->tp, p->tp_probe, NULL);
 	}
 	return -EINVAL;
+}
+
+/* One probe, for events/enabled; xhp_probes_remove() batches the rest. */
+static void xhp_probe_remove(struct xhp_probe *p)
+{
+	if (!p->live)
+		return;
+	switch (p->kind) {
+	case XHP_KPROBE:
+		unregister_kprobe(&p->kp);
+		break;
+	case XHP_KRETPROBE:
+		unregister_kretprobe(&p->krp);
+		break;
+	case XHP_TRACEPOINT:
+		tracepoint_probe_unregister(p->tp, p->tp_probe, NULL);
+		tracepoint_synchronize_unregister();
+		break;
+	}
+	p->live = false;
 }
 
 /*
@@ -153,7 +208,50 @@ int xhp_probes_install(void)
 	return 0;
 }
 
-/* --- hooks/: one file per probe: "live", or "missing <errno>" ------------- */
+bool xhp_probes_events_on(void)
+{
+	return READ_ONCE(xhp_events_on);
+}
+
+/*
+ * Turn every observability hook that installed at load off or on. Returns
+ * the first error of a hook that would not come back; the rest still do.
+ */
+int xhp_probes_set_events(bool on)
+{
+	int i, err = 0;
+
+	mutex_lock(&xhp_events_lock);
+	if (on == xhp_events_on)
+		goto out;
+	for (i = 0; i < ARRAY_SIZE(xhp_probes); i++) {
+		struct xhp_probe *p = &xhp_probes[i];
+
+		if (!p->observe || p->err)
+			continue;
+		if (!on) {
+			xhp_probe_remove(p);
+			continue;
+		}
+		if (p->live)
+			continue;
+		p->live = !xhp_probe_install(p);
+		if (!p->live && !err) {
+			err = -EIO;
+			pr_warn("hook %s on %s did not come back\n", p->name,
+				p->symbol);
+		}
+	}
+	/* Return handlers that would clear the shrinker marks are gone. */
+	if (!on)
+		xhp_shrinker_unmark_all();
+	WRITE_ONCE(xhp_events_on, on);
+out:
+	mutex_unlock(&xhp_events_lock);
+	return err;
+}
+
+/* --- hooks/: one file per probe: "live", "off" or "missing <errno>" -------- */
 
 struct xhp_hook_attr {
 	struct kobj_attribute ka;
@@ -168,6 +266,8 @@ static ssize_t xhp_hook_show(struct kobject *kobj, struct kobj_attribute *ka,
 	if (p->live)
 		return sysfs_emit(buf, "live %s %s\n", p->symbol,
 				  p->required ? "required" : "optional");
+	if (!p->err)	/* installed at load, turned off by events/enabled */
+		return sysfs_emit(buf, "off %s optional\n", p->symbol);
 	return sysfs_emit(buf, "missing %s %s %d\n", p->symbol,
 			  p->required ? "required" : "optional", p->err);
 }

@@ -31,6 +31,11 @@ void xhp_scanner_kick(void)
 	wake_up_interruptible(&xhp_wait);
 }
 
+bool xhp_is_scanner(void)
+{
+	return current == READ_ONCE(xhp_thread);
+}
+
 static void xhp_sleep(unsigned int msecs)
 {
 	wait_event_freezable_timeout(xhp_wait,

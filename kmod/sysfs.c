@@ -19,6 +19,7 @@
 #include <linux/percpu.h>
 
 #include "xhugepaged.h"
+#include "events.h"
 
 /* --- multiple-choice files: "a [b] c" ------------------------------------ */
 
@@ -571,11 +572,17 @@ int xhp_sysfs_init(void)
 	if (err)
 		goto put_khugepaged;
 
-	err = xhp_thpsizes_add(xhp_root_kobj);
+	err = xhp_events_sysfs_init(xhp_root_kobj);
 	if (err)
 		goto remove_hooks;
+
+	err = xhp_thpsizes_add(xhp_root_kobj);
+	if (err)
+		goto remove_events;
 	return 0;
 
+remove_events:
+	xhp_events_sysfs_exit();
 remove_hooks:
 	xhp_probes_sysfs_exit();
 
@@ -589,6 +596,7 @@ put_root:
 void xhp_sysfs_exit(void)
 {
 	xhp_thpsizes_remove();
+	xhp_events_sysfs_exit();
 	xhp_probes_sysfs_exit();
 	kobject_put(xhp_khugepaged_kobj);
 	kobject_put(xhp_root_kobj);

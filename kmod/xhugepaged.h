@@ -68,6 +68,7 @@ extern struct xhp_scanner_stats xhp_stats;
 int xhp_scanner_start(void);
 void xhp_scanner_stop(void);
 void xhp_scanner_kick(void);	/* a knob changed: end the current sleep */
+bool xhp_is_scanner(void);	/* is current the scanner thread? */
 
 /* --- scan results (results.c) -------------------------------------------- */
 /* Same names and order as enum scan_result in mm/khugepaged.c (6.12). */
