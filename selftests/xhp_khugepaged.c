@@ -1,0 +1,872 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * xhugepaged's own collapse tests, case for case after the kernel's
+ * tools/testing/selftests/mm/khugepaged.c, plus the module's policy knobs:
+ * enabled modes, VM_NOHUGEPAGE, prctl THP-disable, knob writes waking the
+ * scanner, full_scans, and the scan_results counters naming each refusal.
+ *
+ * Every collapse must be xhugepaged's: the runner parks the native
+ * khugepaged (native enabled=madvise so page faults can still make the
+ * compound pages some cases need), and each case checks that xhugepaged's
+ * pages_collapsed moved and the native one did not. A range is huge when
+ * /proc/self/smaps shows it PMD-mapped (AnonHugePages); each test area is
+ * its own VMA between PROT_NONE guards so the count is its own.
+ *
+ * Run as root from the repository root inside the test VM; loads
+ * kmod/xhugepaged.ko (or $XHP_KO) itself. KTAP output; each collapse
+ * case's result line carries the time from the trigger to PMD-mapped.
+ */
+#define _GNU_SOURCE
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+
+#include "kselftest.h"
+#include "xhp_test.h"
+
+#ifndef MADV_PAGEOUT
+#define MADV_PAGEOUT 21
+#endif
+#ifndef MADV_COLD
+#define MADV_COLD 20
+#endif
+
+#define PMD_SZ (2UL << 20)
+#define NR_PTES 512
+#define WAIT_MS 30000
+
+static size_t page_sz;
+static long native_base;
+
+/* --- the module's knobs and counters ------------------------------------ */
+
+static void set_knob(const char *name, unsigned long v)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), XHP_DIR "/khugepaged/%s", name);
+	if (xhp_write_num(path, v))
+		ksft_exit_fail_msg("cannot set %s=%lu\n", name, v);
+}
+
+static void set_enabled(const char *mode)
+{
+	if (xhp_write_str(XHP_DIR "/enabled", mode))
+		ksft_exit_fail_msg("cannot set enabled=%s\n", mode);
+}
+
+static long knob(const char *name)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), XHP_DIR "/khugepaged/%s", name);
+	return xhp_read_num(path);
+}
+
+static long scan_result(const char *name)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), XHP_DIR "/khugepaged/scan_results/%s",
+		 name);
+	return xhp_read_num(path);
+}
+
+static void reset_results(void)
+{
+	if (xhp_write_str(XHP_DIR "/khugepaged/scan_results/reset", "0"))
+		ksft_exit_fail_msg("cannot reset scan_results\n");
+}
+
+static long native_collapsed(void)
+{
+	return xhp_read_num(THP_DIR "/khugepaged/pages_collapsed");
+}
+
+static long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* --- test areas ---------------------------------------------------------- */
+
+struct area {
+	char *map;		/* the whole mapping, guards included */
+	size_t map_len;
+	char *p;		/* PMD-aligned start of nr PMD ranges */
+	int nr;
+};
+
+static void area_alloc(struct area *a, int nr)
+{
+	char *end;
+
+	a->nr = nr;
+	a->map_len = (nr + 2) * PMD_SZ;
+	a->map = mmap(NULL, a->map_len, PROT_READ | PROT_WRITE,
+		      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (a->map == MAP_FAILED)
+		ksft_exit_fail_msg("mmap: %s\n", strerror(errno));
+	a->p = (char *)(((uintptr_t)a->map + page_sz + PMD_SZ - 1) &
+			~(PMD_SZ - 1));
+	end = a->p + nr * PMD_SZ;
+	/* Guards: the area is one VMA that merges with nothing. */
+	mprotect(a->map, a->p - a->map, PROT_NONE);
+	mprotect(end, a->map + a->map_len - end, PROT_NONE);
+}
+
+static void area_free(struct area *a)
+{
+	munmap(a->map, a->map_len);
+}
+
+static unsigned char pattern(size_t pg, int seed)
+{
+	return (unsigned char)((pg * 31 + seed) % 251 + 1);
+}
+
+/* Write pages [from, to) of the area with their pattern. */
+static void fill(struct area *a, size_t from, size_t to, int seed)
+{
+	size_t pg;
+
+	for (pg = from; pg < to; pg++)
+		memset(a->p + pg * page_sz, pattern(pg, seed), page_sz);
+}
+
+/*
+ * Pages [0, split) hold their pattern of seed_lo, pages [split, to) that of
+ * seed_hi, every other page is zero.
+ */
+static bool intact2(struct area *a, size_t split, size_t to, int seed_lo,
+		    int seed_hi)
+{
+	size_t pg, i, nr = a->nr * NR_PTES;
+
+	for (pg = 0; pg < nr; pg++) {
+		unsigned char want = pg >= to ? 0 :
+			pattern(pg, pg < split ? seed_lo : seed_hi);
+		const unsigned char *q = (unsigned char *)a->p + pg * page_sz;
+
+		for (i = 0; i < page_sz; i++)
+			if (q[i] != want) {
+				ksft_print_msg("byte %zu of page %zu: %u, want %u\n",
+					       i, pg, q[i], want);
+				return false;
+			}
+	}
+	return true;
+}
+
+/* Pages [from, to) hold their pattern and every other page is zero. */
+static bool intact(struct area *a, size_t from, size_t to, int seed)
+{
+	size_t pg;
+
+	for (pg = 0; pg < from; pg++)
+		if (a->p[pg * page_sz]) {
+			ksft_print_msg("page %zu is not zero\n", pg);
+			return false;
+		}
+	return intact2(a, from, to, seed, seed);
+}
+
+/* AnonHugePages of the VMA holding addr, in kB; -1 if not found. */
+static long vma_anon_huge_kb(const void *addr)
+{
+	unsigned long start, end, target = (uintptr_t)addr;
+	char line[512];
+	bool in = false;
+	long kb = -1;
+	FILE *f;
+
+	f = fopen("/proc/self/smaps", "r");
+	if (!f)
+		ksft_exit_fail_msg("smaps: %s\n", strerror(errno));
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%lx-%lx ", &start, &end) == 2 &&
+		    strchr(line, '-') < strchr(line, ' ')) {
+			in = target >= start && target < end;
+			continue;
+		}
+		if (in && sscanf(line, "AnonHugePages: %ld kB", &kb) == 1)
+			break;
+	}
+	fclose(f);
+	return kb;
+}
+
+static bool area_huge(struct area *a)
+{
+	return vma_anon_huge_kb(a->p) >= a->nr * (long)(PMD_SZ >> 10);
+}
+
+static bool page_swapped(const void *addr)
+{
+	uint64_t ent = 0;
+	int fd = open("/proc/self/pagemap", O_RDONLY);
+
+	if (fd < 0)
+		return false;
+	if (pread(fd, &ent, sizeof(ent),
+		  (uintptr_t)addr / page_sz * sizeof(ent)) != sizeof(ent))
+		ent = 0;
+	close(fd);
+	return ent >> 62 & 1;
+}
+
+/*
+ * Start the scanner with @mode (a write to enabled also wakes it) and wait
+ * until the area is PMD-mapped, or, when no collapse is expected, until
+ * the scanner has completed two full passes without making it huge.
+ * Returns whether the area is huge; the time taken goes to *ms.
+ */
+static bool run_scanner(struct area *a, const char *mode, bool expect,
+			long *ms)
+{
+	long start = now_ms(), scans0 = knob("full_scans");
+	bool huge = false;
+
+	set_enabled(mode);
+	while (now_ms() - start < WAIT_MS) {
+		huge = area_huge(a);
+		if (huge)
+			break;
+		if (!expect && knob("full_scans") >= scans0 + 2)
+			break;
+		usleep(10000);
+	}
+	*ms = now_ms() - start;
+	set_enabled("never");
+	return huge;
+}
+
+/*
+ * One verdict per case: the area's state is the expected one, its data
+ * intact, the module's pages_collapsed moved by at least @want_collapses,
+ * and the native khugepaged collapsed nothing.
+ */
+static void verdict(const char *name, bool ok, long collapsed0,
+		    long want_collapses, long ms)
+{
+	long ours = knob("pages_collapsed") - collapsed0;
+	long native = native_collapsed() - native_base;
+
+	if (ours < want_collapses) {
+		ksft_print_msg("%s: xhugepaged collapsed %ld, want >= %ld\n",
+			       name, ours, want_collapses);
+		ok = false;
+	}
+	if (native) {
+		ksft_print_msg("%s: native khugepaged collapsed %ld\n", name,
+			       native);
+		ok = false;
+	}
+	if (want_collapses)
+		ksft_test_result(ok, "%s # collapsed in %ld ms\n", name, ms);
+	else
+		ksft_test_result(ok, "%s # no collapse after 2 full scans (%ld ms)\n",
+				 name, ms);
+}
+
+/* The common shape: fill [from, to), advise, scan, check. */
+static void simple_case(const char *name, int nr, size_t from, size_t to,
+			bool expect)
+{
+	long c0 = knob("pages_collapsed"), ms;
+	struct area a;
+	bool huge, ok;
+
+	area_alloc(&a, nr);
+	fill(&a, from, to, 3);	/* before MADV_HUGEPAGE: small pages */
+	madvise(a.p, nr * PMD_SZ, MADV_HUGEPAGE);
+	huge = run_scanner(&a, "madvise", expect, &ms);
+	ok = huge == expect && intact(&a, from, to, 3);
+	verdict(name, ok, c0, expect ? nr : 0, ms);
+	area_free(&a);
+}
+
+static void collapse_full(void)
+{
+	simple_case("collapse_full", 4, 0, 4 * NR_PTES, true);
+}
+
+static void collapse_empty(void)
+{
+	simple_case("collapse_empty", 1, 0, 0, false);
+}
+
+static void collapse_single_pte_entry(void)
+{
+	simple_case("collapse_single_pte_entry", 1, 0, 1, true);
+}
+
+static void collapse_max_ptes_none(void)
+{
+	long max_none = 255, c0, ms;
+	struct area a;
+	bool huge, ok;
+
+	set_knob("max_ptes_none", max_none);
+	area_alloc(&a, 1);
+	fill(&a, 0, NR_PTES - max_none - 1, 5);
+	madvise(a.p, PMD_SZ, MADV_HUGEPAGE);
+	reset_results();
+	c0 = knob("pages_collapsed");
+	huge = run_scanner(&a, "madvise", false, &ms);
+	ok = !huge && scan_result("exceed_none_pte") > 0;
+	verdict("collapse_max_ptes_none_exceeded", ok, c0, 0, ms);
+
+	fill(&a, 0, NR_PTES - max_none, 5);
+	c0 = knob("pages_collapsed");
+	huge = run_scanner(&a, "madvise", true, &ms);
+	ok = huge && intact(&a, 0, NR_PTES - max_none, 5);
+	verdict("collapse_max_ptes_none", ok, c0, 1, ms);
+	area_free(&a);
+	set_knob("max_ptes_none", NR_PTES - 1);
+}
+
+/* Swap pages [from, to) out; true if every one of them went. */
+static bool page_out(struct area *a, size_t from, size_t to)
+{
+	size_t pg;
+
+	for (pg = from; pg < to; pg++)
+		madvise(a->p + pg * page_sz, page_sz, MADV_PAGEOUT);
+	for (pg = from; pg < to; pg++)
+		if (!page_swapped(a->p + pg * page_sz))
+			return false;
+	return true;
+}
+
+static void collapse_swapin_single_pte(void)
+{
+	long c0 = knob("pages_collapsed"), ms;
+	struct area a;
+	bool huge, ok;
+
+	area_alloc(&a, 1);
+	fill(&a, 0, NR_PTES, 7);
+	if (!page_out(&a, 0, 1)) {
+		ksft_test_result_fail("collapse_swapin_single_pte: page not swapped out\n");
+		area_free(&a);
+		return;
+	}
+	madvise(a.p, PMD_SZ, MADV_HUGEPAGE);
+	huge = run_scanner(&a, "madvise", true, &ms);
+	ok = huge && intact(&a, 0, NR_PTES, 7);
+	verdict("collapse_swapin_single_pte", ok, c0, 1, ms);
+	area_free(&a);
+}
+
+static void collapse_max_ptes_swap(void)
+{
+	long max_swap = knob("max_ptes_swap"), c0, ms;
+	struct area a;
+	bool huge, ok;
+
+	area_alloc(&a, 1);
+	fill(&a, 0, NR_PTES, 9);
+	if (!page_out(&a, 0, max_swap + 1)) {
+		ksft_test_result_fail("collapse_max_ptes_swap_exceeded: pages not swapped out\n");
+		area_free(&a);
+		return;
+	}
+	madvise(a.p, PMD_SZ, MADV_HUGEPAGE);
+	reset_results();
+	c0 = knob("pages_collapsed");
+	huge = run_scanner(&a, "madvise", false, &ms);
+	ok = !huge && scan_result("exceed_swap_pte") > 0;
+	verdict("collapse_max_ptes_swap_exceeded", ok, c0, 0, ms);
+
+	/* Fault them all back, then swap out exactly max_ptes_swap. */
+	ok = intact(&a, 0, NR_PTES, 9) && page_out(&a, 0, max_swap);
+	c0 = knob("pages_collapsed");
+	huge = run_scanner(&a, "madvise", true, &ms);
+	ok = ok && huge && intact(&a, 0, NR_PTES, 9);
+	verdict("collapse_max_ptes_swap", ok, c0, 1, ms);
+	area_free(&a);
+}
+
+/* A THP made by the native fault path (VM_HUGEPAGE, native madvise). */
+static bool fault_thp(struct area *a, int seed)
+{
+	madvise(a->p, a->nr * PMD_SZ, MADV_HUGEPAGE);
+	fill(a, 0, a->nr * NR_PTES, seed);
+	if (!area_huge(a)) {
+		ksft_print_msg("the page fault did not make a THP\n");
+		return false;
+	}
+	return true;
+}
+
+/* Split the PMD mapping, leaving every PTE mapping the compound page. */
+static bool split_pmd(struct area *a)
+{
+	mprotect(a->p, page_sz, PROT_READ);
+	mprotect(a->p, page_sz, PROT_READ | PROT_WRITE);
+	return vma_anon_huge_kb(a->p) == 0;
+}
+
+static void collapse_single_pte_entry_compound(void)
+{
+	long c0 = knob("pages_collapsed"), ms;
+	struct area a;
+	bool huge, ok;
+
+	area_alloc(&a, 1);
+	ok = fault_thp(&a, 11);
+	/* Unmap all but the first subpage: one PTE maps the THP. */
+	madvise(a.p + page_sz, PMD_SZ - page_sz, MADV_DONTNEED);
+	ok = ok && vma_anon_huge_kb(a.p) == 0;
+	huge = run_scanner(&a, "madvise", true, &ms);
+	ok = ok && huge && intact(&a, 0, 1, 11);
+	verdict("collapse_single_pte_entry_compound", ok, c0, 1, ms);
+	area_free(&a);
+}
+
+static void collapse_full_of_compound(void)
+{
+	long c0 = knob("pages_collapsed"), ms;
+	struct area a;
+	bool huge, ok;
+
+	area_alloc(&a, 1);
+	ok = fault_thp(&a, 13) && split_pmd(&a);
+	huge = run_scanner(&a, "madvise", true, &ms);
+	ok = ok && huge && intact(&a, 0, NR_PTES, 13);
+	verdict("collapse_full_of_compound", ok, c0, 1, ms);
+	area_free(&a);
+}
+
+/*
+ * Every PTE maps a subpage of a different THP. The pages are gathered in
+ * one VMA (one anon_vma, linear offsets) so the range stays collapsible:
+ * each step faults a fresh THP right after the pages gathered so far, then
+ * moves the block away keeping one subpage of the THP (which splits it)
+ * and moves it back grown by a PMD of fresh space for the next THP.
+ */
+static void collapse_compound_extreme(void)
+{
+	long c0 = knob("pages_collapsed"), ms;
+	char *win, *base, *tmp, *q;
+	bool huge, ok = true;
+	struct area a;
+	int i;
+
+	/* Reserved window: guard, gathered pages, THP slot, guard, temp. */
+	a.map_len = 7 * PMD_SZ;
+	a.map = mmap(NULL, a.map_len, PROT_NONE,
+		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (a.map == MAP_FAILED)
+		ksft_exit_fail_msg("mmap: %s\n", strerror(errno));
+	win = (char *)(((uintptr_t)a.map + PMD_SZ - 1) & ~(PMD_SZ - 1));
+	base = win + 2 * PMD_SZ;
+	tmp = win + 4 * PMD_SZ;
+	if (mmap(base, PMD_SZ, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == MAP_FAILED)
+		ksft_exit_fail_msg("mmap fixed: %s\n", strerror(errno));
+	for (i = 0; i < NR_PTES && ok; i++) {
+		madvise(base, PMD_SZ, MADV_HUGEPAGE);
+		memset(base, 1, PMD_SZ);
+		ok = vma_anon_huge_kb(base) >= (long)(PMD_SZ >> 10);
+		if (!ok)
+			ksft_print_msg("step %d: the fault made no THP\n", i);
+		/* Same flags again: one VMA with the gathered pages. */
+		madvise(base, PMD_SZ, MADV_NOHUGEPAGE);
+		q = mremap(base - i * page_sz, i * page_sz + PMD_SZ,
+			   (i + 1) * page_sz, MREMAP_MAYMOVE | MREMAP_FIXED, tmp);
+		if (ok && q != MAP_FAILED)
+			q = mremap(tmp, (i + 1) * page_sz,
+				   (i + 1) * page_sz + PMD_SZ,
+				   MREMAP_MAYMOVE | MREMAP_FIXED,
+				   base - (i + 1) * page_sz);
+		if (ok && q == MAP_FAILED) {
+			ksft_print_msg("step %d: mremap: %s\n", i, strerror(errno));
+			ok = false;
+		}
+	}
+	munmap(base, PMD_SZ);		/* the unused THP slot */
+	a.p = base - PMD_SZ;
+	a.nr = 1;
+	fill(&a, 0, NR_PTES, 17);
+	madvise(a.p, PMD_SZ, MADV_HUGEPAGE);
+	ok = ok && vma_anon_huge_kb(a.p) == 0;
+	huge = run_scanner(&a, "madvise", true, &ms);
+	ok = ok && huge && intact(&a, 0, NR_PTES, 17);
+	verdict("collapse_compound_extreme", ok, c0, 1, ms);
+	area_free(&a);
+}
+
+/* What a child reports to its parent through a pipe. */
+struct child_report {
+	int ok;
+	long ms;
+};
+
+static void child_report(int fd, bool ok, long ms)
+{
+	struct child_report r = { .ok = ok, .ms = ms };
+
+	if (write(fd, &r, sizeof(r)) != sizeof(r))
+		_exit(2);
+	_exit(0);
+}
+
+static bool child_wait(pid_t pid, int fd, long *ms)
+{
+	struct child_report r = { 0 };
+	int st;
+
+	if (read(fd, &r, sizeof(r)) != sizeof(r))
+		r.ok = 0;
+	waitpid(pid, &st, 0);
+	close(fd);
+	*ms = r.ms;
+	return r.ok && WIFEXITED(st) && !WEXITSTATUS(st);
+}
+
+static void collapse_fork(void)
+{
+	long c0 = knob("pages_collapsed"), ms;
+	int fds[2];
+	struct area a;
+	bool ok;
+	pid_t pid;
+
+	area_alloc(&a, 1);
+	fill(&a, 0, 1, 19);	/* one small page, shared over fork */
+	if (pipe(fds))
+		ksft_exit_fail_msg("pipe\n");
+	pid = fork();
+	if (pid == 0) {
+		bool huge;
+
+		close(fds[0]);
+		/* A page of its own: a writable PTE next to the shared one. */
+		fill(&a, 1, 2, 19);
+		madvise(a.p, PMD_SZ, MADV_HUGEPAGE);
+		huge = run_scanner(&a, "madvise", true, &ms);
+		child_report(fds[1], huge && intact(&a, 0, 2, 19), ms);
+	}
+	close(fds[1]);
+	ok = child_wait(pid, fds[0], &ms);
+	if (!ok)
+		ksft_print_msg("collapse_fork: the child's range did not collapse intact\n");
+	if (vma_anon_huge_kb(a.p) != 0 || !intact(&a, 0, 1, 19)) {
+		ksft_print_msg("collapse_fork: the parent's page changed\n");
+		ok = false;
+	}
+	verdict("collapse_fork", ok, c0, 1, ms);
+	area_free(&a);
+}
+
+static void collapse_fork_compound(void)
+{
+	long c0 = knob("pages_collapsed"), ms;
+	int fds[2];
+	struct area a;
+	bool ok;
+	pid_t pid;
+
+	area_alloc(&a, 1);
+	ok = fault_thp(&a, 23);
+	if (pipe(fds))
+		ksft_exit_fail_msg("pipe\n");
+	pid = fork();
+	if (pid == 0) {
+		bool huge, good;
+
+		close(fds[0]);
+		good = split_pmd(&a);
+		/* One page of its own (COW): 511 shared, one writable. */
+		fill(&a, 0, 1, 24);
+		set_knob("max_ptes_shared", NR_PTES - 1);
+		huge = run_scanner(&a, "madvise", true, &ms);
+		set_knob("max_ptes_shared", NR_PTES / 2);
+		child_report(fds[1], good && huge &&
+			     intact2(&a, 1, NR_PTES, 24, 23), ms);
+	}
+	close(fds[1]);
+	ok = child_wait(pid, fds[0], &ms) && ok;
+	if (!area_huge(&a) || !intact(&a, 0, NR_PTES, 23)) {
+		ksft_print_msg("collapse_fork_compound: the parent lost its THP\n");
+		ok = false;
+	}
+	verdict("collapse_fork_compound", ok, c0, 1, ms);
+	area_free(&a);
+}
+
+static void collapse_max_ptes_shared(void)
+{
+	long max_shared = knob("max_ptes_shared"), c0, ms;
+	int fds[2];
+	struct area a;
+	bool ok;
+	pid_t pid;
+
+	area_alloc(&a, 1);
+	ok = fault_thp(&a, 29);
+	if (pipe(fds))
+		ksft_exit_fail_msg("pipe\n");
+	c0 = knob("pages_collapsed");
+	pid = fork();
+	if (pid == 0) {
+		bool huge, good;
+		size_t cow = NR_PTES - max_shared - 1;
+
+		close(fds[0]);
+		/* Write to (COW) all but max_shared + 1 pages: too many shared. */
+		good = split_pmd(&a);
+		fill(&a, 0, cow, 31);
+		reset_results();
+		huge = run_scanner(&a, "madvise", false, &ms);
+		good = good && !huge && scan_result("exceed_shared_pte") > 0;
+		/* One more private page: exactly max_shared shared. */
+		fill(&a, 0, cow + 1, 31);
+		huge = run_scanner(&a, "madvise", true, &ms);
+		good = good && huge && intact2(&a, cow + 1, NR_PTES, 31, 29);
+		child_report(fds[1], good, ms);
+	}
+	close(fds[1]);
+	ok = child_wait(pid, fds[0], &ms) && ok;
+	if (!area_huge(&a) || !intact(&a, 0, NR_PTES, 29)) {
+		ksft_print_msg("collapse_max_ptes_shared: the parent lost its THP\n");
+		ok = false;
+	}
+	verdict("collapse_max_ptes_shared", ok, c0, 1, ms);
+	area_free(&a);
+}
+
+/* --- policy ---------------------------------------------------------------- */
+
+/* A faulted area without MADV_HUGEPAGE: only "always" may collapse it. */
+static void enabled_modes(void)
+{
+	long c0, ms, scans0;
+	struct area a;
+	bool huge;
+
+	area_alloc(&a, 1);
+	fill(&a, 0, NR_PTES, 37);
+
+	c0 = knob("pages_collapsed");
+	huge = run_scanner(&a, "madvise", false, &ms);
+	verdict("enabled_madvise_skips_unadvised", !huge, c0, 0, ms);
+
+	/* never: the scanner does not collapse and does not even scan. */
+	c0 = knob("pages_collapsed");
+	scans0 = knob("full_scans");
+	set_enabled("never");
+	usleep(1000 * 1000);
+	ksft_test_result(!area_huge(&a) && knob("full_scans") == scans0 &&
+			 knob("pages_collapsed") == c0,
+			 "enabled_never_idles\n");
+
+	c0 = knob("pages_collapsed");
+	huge = run_scanner(&a, "always", true, &ms);
+	verdict("enabled_always_collapses_unadvised",
+		huge && intact(&a, 0, NR_PTES, 37), c0, 1, ms);
+	area_free(&a);
+}
+
+static void nohugepage_respected(void)
+{
+	long c0 = knob("pages_collapsed"), ms;
+	struct area a;
+	bool huge;
+
+	area_alloc(&a, 1);
+	fill(&a, 0, NR_PTES, 41);
+	madvise(a.p, PMD_SZ, MADV_NOHUGEPAGE);
+	reset_results();
+	huge = run_scanner(&a, "always", false, &ms);
+	verdict("vm_nohugepage_respected_under_always",
+		!huge && scan_result("vma_check") > 0, c0, 0, ms);
+	area_free(&a);
+}
+
+static void prctl_respected(void)
+{
+	long ms = 0;
+	int fds[2];
+	pid_t pid;
+	bool ok;
+
+	if (pipe(fds))
+		ksft_exit_fail_msg("pipe\n");
+	pid = fork();
+	if (pid == 0) {
+		struct area a;
+		bool huge, good;
+
+		close(fds[0]);
+		good = !prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0);
+		area_alloc(&a, 1);
+		fill(&a, 0, NR_PTES, 43);
+		madvise(a.p, PMD_SZ, MADV_HUGEPAGE);
+		huge = run_scanner(&a, "always", false, &ms);
+		child_report(fds[1], good && !huge, ms);
+	}
+	close(fds[1]);
+	ok = child_wait(pid, fds[0], &ms);
+	ksft_test_result(ok, "prctl_thp_disable_respected # no collapse after 2 full scans (%ld ms)\n",
+			 ms);
+}
+
+/*
+ * With an hour's scan_sleep_millisecs the scanner sleeps; a write to a
+ * sleep knob must wake it: the advised area turns huge soon after.
+ */
+static void knob_write_wakes(const char *which)
+{
+	long c0, start, scans0;
+	struct area a;
+	bool huge = false, slept;
+
+	set_knob("scan_sleep_millisecs", 3600000);
+	set_enabled("madvise");
+	/* Let it finish the round it may be in; then it sleeps an hour. */
+	usleep(500 * 1000);
+	area_alloc(&a, 1);
+	fill(&a, 0, NR_PTES, 47);
+	madvise(a.p, PMD_SZ, MADV_HUGEPAGE);
+	scans0 = knob("full_scans");
+	usleep(1500 * 1000);
+	slept = !area_huge(&a) && knob("full_scans") == scans0;
+	c0 = knob("pages_collapsed");
+	start = now_ms();
+	if (!strcmp(which, "enabled"))
+		set_enabled("madvise");
+	else
+		set_knob(which, 3600000);
+	while (now_ms() - start < 5000 && !(huge = area_huge(&a)))
+		usleep(10000);
+	set_enabled("never");
+	set_knob("scan_sleep_millisecs", 50);
+	ksft_print_msg("%s write: asleep before %d, huge %ld ms after\n",
+		       which, slept, now_ms() - start);
+	verdict(!strcmp(which, "enabled") ? "write_enabled_wakes_scanner" :
+		!strcmp(which, "scan_sleep_millisecs") ?
+		"write_scan_sleep_wakes_scanner" :
+		"write_alloc_sleep_wakes_scanner",
+		slept && huge, c0, 1, now_ms() - start);
+	area_free(&a);
+}
+
+static void full_scans_advance(void)
+{
+	long scans0 = knob("full_scans");
+	long start = now_ms();
+
+	set_enabled("madvise");
+	while (knob("full_scans") < scans0 + 3 && now_ms() - start < 10000)
+		usleep(10000);
+	set_enabled("never");
+	ksft_test_result(knob("full_scans") >= scans0 + 3,
+			 "full_scans_advances # +3 in %ld ms\n", now_ms() - start);
+}
+
+/* Pages not referenced since MADV_COLD: lack_referenced_page. */
+static void lack_referenced(void)
+{
+	long c0 = knob("pages_collapsed"), ms;
+	struct area a;
+	bool huge;
+
+	area_alloc(&a, 1);
+	fill(&a, 0, NR_PTES, 53);
+	madvise(a.p, PMD_SZ, MADV_HUGEPAGE);
+	madvise(a.p, PMD_SZ, MADV_COLD);
+	reset_results();
+	huge = run_scanner(&a, "madvise", false, &ms);
+	verdict("scan_result_lack_referenced_page",
+		!huge && scan_result("lack_referenced_page") > 0, c0, 0, ms);
+	area_free(&a);
+}
+
+/* No writable PTE in the range: page_ro. */
+static void read_only(void)
+{
+	long c0 = knob("pages_collapsed"), ms;
+	struct area a;
+	bool huge;
+
+	area_alloc(&a, 1);
+	fill(&a, 0, NR_PTES, 59);
+	mprotect(a.p, PMD_SZ, PROT_READ);
+	madvise(a.p, PMD_SZ, MADV_HUGEPAGE);
+	reset_results();
+	huge = run_scanner(&a, "madvise", false, &ms);
+	verdict("scan_result_page_ro", !huge && scan_result("page_ro") > 0,
+		c0, 0, ms);
+	area_free(&a);
+}
+
+static int load_module(void)
+{
+	const char *ko = getenv("XHP_KO") ? getenv("XHP_KO") :
+					    "kmod/xhugepaged.ko";
+	char cmd[512];
+
+	if (!access(XHP_DIR, F_OK) && system("rmmod xhugepaged"))
+		return -1;
+	/* enabled=never: each case starts the scanner when it is ready. */
+	snprintf(cmd, sizeof(cmd),
+		 "insmod %s enabled=never scan_sleep_millisecs=50 pages_to_scan=32768",
+		 ko);
+	return system(cmd) ? -1 : 0;
+}
+
+int main(void)
+{
+	page_sz = sysconf(_SC_PAGESIZE);
+	ksft_print_header();
+	if (geteuid())
+		ksft_exit_fail_msg("needs root\n");
+	if (system("sh -c '. selftests/lib.sh && xhp_swap_on'"))
+		ksft_exit_fail_msg("cannot set up swap on zram\n");
+	if (load_module())
+		ksft_exit_fail_msg("cannot load the module\n");
+	native_base = native_collapsed();
+	ksft_set_plan(25);
+
+	collapse_full();
+	collapse_empty();
+	collapse_single_pte_entry();
+	collapse_max_ptes_none();
+	collapse_swapin_single_pte();
+	collapse_max_ptes_swap();
+	collapse_single_pte_entry_compound();
+	collapse_full_of_compound();
+	collapse_compound_extreme();
+	collapse_fork();
+	collapse_fork_compound();
+	collapse_max_ptes_shared();
+
+	enabled_modes();
+	nohugepage_respected();
+	prctl_respected();
+	knob_write_wakes("scan_sleep_millisecs");
+	knob_write_wakes("alloc_sleep_millisecs");
+	knob_write_wakes("enabled");
+	full_scans_advance();
+	lack_referenced();
+	read_only();
+
+	if (system("rmmod xhugepaged"))
+		ksft_exit_fail_msg("rmmod failed\n");
+	ksft_finished();
+}
