@@ -7,7 +7,7 @@ KVER ?= $(shell ls -1 /lib/modules 2>/dev/null | grep '^6\.12' | sort -V | tail 
 KDIR ?= /lib/modules/$(KVER)/build
 REPO := $(CURDIR)
 
-.PHONY: all module modules clean deps check demo selftests tools checkpatch
+.PHONY: all module modules clean deps check demo selftests tools checkpatch stress
 
 all: module
 
@@ -29,6 +29,13 @@ check: deps
 	$(MAKE) module W=1
 	$(MAKE) tools
 	scripts/check.sh
+
+# Long churn stress with integrity checks and load/unload cycles (not in CI):
+#   make stress DURATION=600 CYCLES=100
+stress: deps
+	$(MAKE) module
+	$(MAKE) -C selftests
+	scripts/stress.sh
 
 demo: deps
 	$(MAKE) module
