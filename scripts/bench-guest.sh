@@ -1,0 +1,179 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# The benchmarks, inside one VM boot (run by scripts/bench.sh). Prints
+# "RESULT key value" and "SERIES contender t hot cold" lines for the host
+# to tabulate and plot. Contenders get the same workload and the same knob
+# values: the kernel's khugepaged (module unloaded), xhugepaged, and direct
+# MADV_COLLAPSE where it applies. Usage: bench-guest.sh [--smoke]
+set -uo pipefail
+cd "$(dirname "$0")/.."
+. selftests/lib.sh
+B=scripts/bench/thpbench
+smoke=0
+[ "${1:-}" = --smoke ] && smoke=1
+mkdir -p build/bench-guest
+W=build/bench-guest
+
+# Bench sizes (the smoke run only proves the machinery works).
+if [ $smoke = 1 ]; then
+	HOT_PROCS=2 COLD_MB=8 HOT_MB=2 HOT_TIMEOUT=20
+	SCAN_CONFIGS="1:64 2:64" SCAN_SECS=3
+	COLLAPSE_MB=8 THRASH_SECS=4
+else
+	HOT_PROCS=8 COLD_MB=64 HOT_MB=4 HOT_TIMEOUT=150
+	SCAN_CONFIGS="1:256 8:256 64:256 8:1024 8:1536" SCAN_SECS=15
+	COLLAPSE_MB=128 THRASH_SECS=20
+fi
+PAGES=4096	# pages_to_scan for every contender (the kernel default)
+SLEEP=200	# scan_sleep_millisecs, scaled down from 10000 for TCG
+
+xhp_unload_quiet
+echo never >$T/enabled
+
+# --- contenders --------------------------------------------------------
+# prepare CONTENDER: before the workload starts. khugepaged only learns of
+# an mm while its policy is on, so it is on but idle (an hour's sleep, one
+# PMD per wake); xhugepaged finds the mms itself when loaded.
+prepare() {
+	xhp_unload_quiet
+	echo never >$T/enabled
+	echo 0 >$T/khugepaged/max_ptes_none 2>/dev/null
+	echo 511 >$T/khugepaged/max_ptes_none
+	case $1 in
+	khugepaged)
+		echo 3600000 >$T/khugepaged/scan_sleep_millisecs
+		echo 8 >$T/khugepaged/pages_to_scan
+		echo madvise >$T/enabled
+		;;
+	esac
+}
+# start CONTENDER [max_ptes_none]: the same knobs for every one.
+start() {
+	local none=${2:-511}
+	case $1 in
+	khugepaged)
+		echo $none >$T/khugepaged/max_ptes_none
+		echo $PAGES >$T/khugepaged/pages_to_scan
+		echo $SLEEP >$T/khugepaged/scan_sleep_millisecs	# wakes it
+		;;
+	xhp-fifo | xhp-hot | xhp-hot-backoff | xhp-backoff-off | xhp-backoff-on)
+		local order=fifo window=0
+		case $1 in *hot*) order=hot ;; esac
+		case $1 in *backoff-on | *hot-backoff) window=5000 ;; esac
+		insmod "$XHP_KO" enabled=madvise pages_to_scan=$PAGES \
+			scan_sleep_millisecs=$SLEEP max_ptes_none=$none \
+			scan_order=$order
+		echo $window >$XK/backoff_window_millisecs
+		;;
+	esac
+}
+stop() {
+	xhp_unload_quiet
+	echo never >$T/enabled
+}
+collapsed() {
+	case $1 in
+	khugepaged) cat $T/khugepaged/pages_collapsed ;;
+	*) cat $XK/pages_collapsed ;;
+	esac
+}
+full_scans() {
+	case $1 in
+	khugepaged) cat $T/khugepaged/full_scans ;;
+	*) cat $XK/full_scans ;;
+	esac
+}
+thread_ticks() {	# utime + stime of the scanner thread, in clock ticks
+	local pid
+	pid=$(pgrep -x "$1" | head -n1)
+	[ -n "$pid" ] && awk '{ print $14 + $15 }' /proc/$pid/stat || echo 0
+}
+thread_of() { case $1 in khugepaged) echo khugepaged ;; *) echo xhugepaged ;; esac; }
+hz=$(getconf CLK_TCK)
+
+# run_workload OUT CMD...: start CMD with a go-file gate on its stdin.
+run_workload() {
+	local out=$1
+	shift
+	rm -f $W/go
+	{ while [ ! -e $W/go ]; do sleep 0.05; done; echo go; sleep 100000; } |
+		"$@" >"$out" 2>&1 &
+	wl=$!
+	wait_for "grep -q ready $out" 1200
+}
+end_workload() {
+	touch $W/go	# a gate still waiting lets go, then the pipe closes
+	sleep 0.2
+	pkill -f "sleep 100000" 2>/dev/null
+	wait $wl 2>/dev/null
+} 2>/dev/null
+
+# --- 1. hot set first ----------------------------------------------------
+for c in khugepaged xhp-fifo xhp-hot xhp-hot-backoff; do
+	prepare $c
+	run_workload $W/hot.$c $B hotset $HOT_PROCS $COLD_MB $HOT_MB $HOT_TIMEOUT
+	# The clock starts at "go", before the contender: loading the module
+	# counts against xhugepaged.
+	touch $W/go
+	start $c
+	wait_for "grep -q all90 $W/hot.$c || ! kill -0 $wl 2>/dev/null" $((HOT_TIMEOUT * 10 + 50))
+	end_workload
+	stop
+	sed -n "s/^sample /SERIES $c /p" $W/hot.$c
+	echo "RESULT hot90.$c $(awk '$1 == "hot90" { print $2 }' $W/hot.$c)"
+	echo "RESULT all90.$c $(awk '$1 == "all90" { print $2 }' $W/hot.$c)"
+done
+
+# --- 2. scan cost: nothing collapses (max_ptes_none=0, half-full ranges) --
+for cfg in $SCAN_CONFIGS; do
+	procs=${cfg%%:*} mb=${cfg##*:}
+	for c in khugepaged xhp-fifo; do
+		prepare $c
+		run_workload $W/hold $B hold "$procs" "$mb" 50
+		start $c 0
+		sleep 1
+		th=$(thread_of $c)
+		t0=$(thread_ticks $th) s0=$(full_scans $c) c0=$(collapsed $c)
+		sleep $SCAN_SECS
+		t1=$(thread_ticks $th) s1=$(full_scans $c) c1=$(collapsed $c)
+		end_workload
+		stop
+		echo "RESULT scan.$c.p$procs.m$mb.cpu_ms $(( (t1 - t0) * 1000 / hz ))"
+		echo "RESULT scan.$c.p$procs.m$mb.passes $((s1 - s0))"
+		echo "RESULT scan.$c.p$procs.m$mb.collapses $((c1 - c0))"
+	done
+done
+
+# --- 3. collapse cost ------------------------------------------------------
+prepare xhp-fifo
+run_workload $W/hold $B hold 1 $COLLAPSE_MB 100
+start xhp-fifo
+echo 1 >$X/events/reset
+want=$((COLLAPSE_MB / 2))
+wait_for "[ \$(cat $XK/pages_collapsed) -ge $want ]" 3000
+echo "RESULT collapse.xhp.pmds $(cat $XK/pages_collapsed)"
+echo "RESULT collapse.xhp.madvise_collapse_ns $(cat $X/events/madvise_collapse/total_ns)"
+end_workload
+stop
+$B madvcollapse $COLLAPSE_MB | sed 's/^/RESULT collapse.direct./'
+$B copy | sed 's/^/RESULT collapse.floor./'
+
+# --- 4. anti-thrash: ranges split every 150 ms -------------------------------
+for c in khugepaged xhp-backoff-off xhp-backoff-on; do
+	prepare $c
+	c0=0
+	[ $c = khugepaged ] && c0=$(collapsed khugepaged)
+	split0=$(awk '$1 == "thp_split_pmd" { print $2 }' /proc/vmstat)
+	run_workload $W/thrash.$c $B thrash 4 $THRASH_SECS 150
+	# thrash prints nothing before it ends: it needs no gate.
+	start $c
+	[ $c != khugepaged ] && c0=0
+	wait $wl
+	end_workload
+	c1=$(collapsed $c)
+	echo "RESULT thrash.$c.collapses $((c1 - c0))"
+	[ $c != khugepaged ] && echo "RESULT thrash.$c.backoff_skipped $(cat $XK/backoff_skipped)"
+	echo "RESULT thrash.$c.splits $(( $(awk '$1 == "thp_split_pmd" { print $2 }' /proc/vmstat) - split0 ))"
+	stop
+done
+echo "RESULT done 1"

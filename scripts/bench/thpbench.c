@@ -1,0 +1,296 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Workloads for `make bench` (run in the VM by scripts/bench-guest.sh).
+ *
+ *   thpbench hotset PROCS COLD_MB HOT_MB TIMEOUT_S
+ *	each process faults COLD_MB, then HOT_MB, advises both MADV_HUGEPAGE
+ *	and keeps touching the hot range; prints "sample T HOT COLD" (seconds,
+ *	fractions of hot and cold memory PMD-mapped) every 0.2 s and "hot90 T",
+ *	"all90 T" when 90% of the hot set / of everything is huge.
+ *   thpbench hold PROCS TOTAL_MB DENSITY_PCT
+ *	PROCS processes share TOTAL_MB of advised memory with DENSITY_PCT of
+ *	each PMD range's pages faulted; prints "ready" and waits for stdin EOF.
+ *   thpbench madvcollapse MB
+ *	faults MB of small pages and MADV_COLLAPSEs them one PMD at a time;
+ *	prints "madv_ns_per_pmd N" (wall time in the syscall per PMD).
+ *   thpbench copy
+ *	"copy_ns_per_pmd N": the floor of a collapse, one 2 MiB allocation
+ *	plus fault and one 2 MiB copy, in userspace.
+ *   thpbench thrash RANGES SECONDS PERIOD_MS
+ *	advised, faulted ranges whose PMD mapping is split every PERIOD_MS
+ *	(mprotect of one page and back); prints "splits_done N".
+ */
+#define _GNU_SOURCE
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+
+#ifndef MADV_COLLAPSE
+#define MADV_COLLAPSE 25
+#endif
+#define PMD_SZ (2UL << 20)
+#define MB (1UL << 20)
+
+static size_t page_sz;
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* A PMD-aligned mapping of len bytes, its own VMA between guards. */
+static char *map_aligned(size_t len)
+{
+	char *m = mmap(NULL, len + 3 * PMD_SZ, PROT_NONE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	char *p;
+
+	if (m == MAP_FAILED) {
+		perror("mmap");
+		exit(1);
+	}
+	p = (char *)(((uintptr_t)m + 2 * PMD_SZ - 1) & ~(PMD_SZ - 1));
+	if (mprotect(p, len, PROT_READ | PROT_WRITE)) {
+		perror("mprotect");
+		exit(1);
+	}
+	return p;
+}
+
+static void fault(char *p, size_t len, int pct)
+{
+	size_t off, per = PMD_SZ / page_sz, i;
+
+	for (off = 0; off < len; off += PMD_SZ)
+		for (i = 0; i < per * pct / 100; i++)
+			p[off + i * page_sz] = 1;
+}
+
+/* AnonHugePages (kB) of the VMA at addr in /proc/self/smaps. */
+static long huge_kb(const void *addr)
+{
+	unsigned long s, e, a = (uintptr_t)addr;
+	char line[512];
+	bool in = false;
+	long kb = 0;
+	FILE *f = fopen("/proc/self/smaps", "r");
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%lx-%lx ", &s, &e) == 2 &&
+		    strchr(line, '-') < strchr(line, ' ')) {
+			in = a >= s && a < e;
+			continue;
+		}
+		if (in && sscanf(line, "AnonHugePages: %ld kB", &kb) == 1)
+			break;
+	}
+	fclose(f);
+	return kb;
+}
+
+struct hot_state {
+	volatile long hot_kb, cold_kb;
+	volatile int ready;
+};
+
+static int hotset(int procs, long cold_mb, long hot_mb, int timeout)
+{
+	struct hot_state *st = mmap(NULL, procs * sizeof(*st),
+				    PROT_READ | PROT_WRITE,
+				    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	double t0, hot90 = -1, all90 = -1;
+	pid_t *kids = calloc(procs, sizeof(*kids));
+	int i, ready;
+
+	for (i = 0; i < procs; i++) {
+		kids[i] = fork();
+		if (kids[i] == 0) {
+			char *cold = map_aligned(cold_mb * MB);
+			char *hot = map_aligned(hot_mb * MB);
+			size_t off;
+			int k = 0;
+
+			fault(cold, cold_mb * MB, 100);
+			fault(hot, hot_mb * MB, 100);
+			madvise(cold, cold_mb * MB, MADV_HUGEPAGE);
+			madvise(hot, hot_mb * MB, MADV_HUGEPAGE);
+			st[i].ready = 1;
+			for (;;) {
+				for (off = 0; off < hot_mb * MB; off += page_sz)
+					hot[off]++;
+				if (++k % 4 == 0) {
+					st[i].hot_kb = huge_kb(hot);
+					st[i].cold_kb = huge_kb(cold);
+				}
+				usleep(20000);
+			}
+		}
+	}
+	do {
+		usleep(50000);
+		for (i = 0, ready = 0; i < procs; i++)
+			ready += st[i].ready;
+	} while (ready < procs);
+	printf("ready\n");
+	fflush(stdout);
+	/* The caller starts the contender now; wait for its go on stdin. */
+	if (getchar() == EOF)
+		goto out;
+	t0 = now_s();
+	while (now_s() - t0 < timeout) {
+		double hot = 0, cold = 0, t = now_s() - t0;
+
+		for (i = 0; i < procs; i++) {
+			hot += st[i].hot_kb;
+			cold += st[i].cold_kb;
+		}
+		hot /= procs * hot_mb * 1024.0;
+		cold /= procs * cold_mb * 1024.0;
+		printf("sample %.2f %.3f %.3f\n", t, hot, cold);
+		if (hot90 < 0 && hot >= 0.9) {
+			hot90 = t;
+			printf("hot90 %.2f\n", t);
+		}
+		if (all90 < 0 && (hot * hot_mb + cold * cold_mb) /
+				 (hot_mb + cold_mb) >= 0.9) {
+			all90 = t;
+			printf("all90 %.2f\n", t);
+		}
+		fflush(stdout);
+		if (hot90 >= 0 && all90 >= 0)
+			break;
+		usleep(200000);
+	}
+out:
+	for (i = 0; i < procs; i++)
+		kill(kids[i], SIGTERM);
+	while (wait(NULL) > 0)
+		;
+	return 0;
+}
+
+static int hold(int procs, long total_mb, int pct)
+{
+	long per = total_mb / procs;
+	pid_t *kids = calloc(procs, sizeof(*kids));
+	int i;
+
+	if (per * MB < PMD_SZ)
+		per = PMD_SZ / MB;
+	for (i = 0; i < procs; i++) {
+		kids[i] = fork();
+		if (kids[i] == 0) {
+			char *p = map_aligned(per * MB);
+
+			fault(p, per * MB, pct);
+			madvise(p, per * MB, MADV_HUGEPAGE);
+			pause();
+			_exit(0);
+		}
+	}
+	sleep(1);
+	printf("ready\n");
+	fflush(stdout);
+	while (getchar() != EOF)
+		;
+	for (i = 0; i < procs; i++)
+		kill(kids[i], SIGTERM);
+	while (wait(NULL) > 0)
+		;
+	return 0;
+}
+
+static int madvcollapse(long mb)
+{
+	char *p = map_aligned(mb * MB);
+	double t, sum = 0;
+	size_t off;
+	long ok = 0;
+
+	fault(p, mb * MB, 100);
+	for (off = 0; off < mb * MB; off += PMD_SZ) {
+		t = now_s();
+		if (!madvise(p + off, PMD_SZ, MADV_COLLAPSE))
+			ok++;
+		sum += now_s() - t;
+	}
+	printf("madv_collapsed %ld\nmadv_ns_per_pmd %.0f\n", ok,
+	       ok ? sum * 1e9 / ok : 0);
+	return ok ? 0 : 1;
+}
+
+static int copy(void)
+{
+	char *src = map_aligned(PMD_SZ);
+	double t, sum = 0;
+	int i, n = 32;
+
+	fault(src, PMD_SZ, 100);
+	for (i = 0; i < n; i++) {
+		char *dst;
+
+		t = now_s();
+		dst = mmap(NULL, PMD_SZ, PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		memcpy(dst, src, PMD_SZ);
+		sum += now_s() - t;
+		munmap(dst, PMD_SZ);
+	}
+	printf("copy_ns_per_pmd %.0f\n", sum * 1e9 / n);
+	return 0;
+}
+
+static int thrash(int ranges, int secs, int period_ms)
+{
+	char *p = map_aligned(ranges * PMD_SZ);
+	double end = now_s() + secs;
+	long splits = 0;
+	int r;
+
+	fault(p, ranges * PMD_SZ, 100);
+	madvise(p, ranges * PMD_SZ, MADV_HUGEPAGE);
+	printf("ready\n");
+	while (now_s() < end) {
+		for (r = 0; r < ranges; r++) {
+			char *q = p + r * PMD_SZ;
+
+			mprotect(q, page_sz, PROT_READ);
+			mprotect(q, page_sz, PROT_READ | PROT_WRITE);
+			splits++;
+		}
+		usleep(period_ms * 1000);
+	}
+	printf("splits_done %ld\n", splits);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	page_sz = sysconf(_SC_PAGESIZE);
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (argc >= 6 && !strcmp(argv[1], "hotset"))
+		return hotset(atoi(argv[2]), atol(argv[3]), atol(argv[4]),
+			      atoi(argv[5]));
+	if (argc >= 5 && !strcmp(argv[1], "hold"))
+		return hold(atoi(argv[2]), atol(argv[3]), atoi(argv[4]));
+	if (argc >= 3 && !strcmp(argv[1], "madvcollapse"))
+		return madvcollapse(atol(argv[2]));
+	if (argc >= 2 && !strcmp(argv[1], "copy"))
+		return copy();
+	if (argc >= 5 && !strcmp(argv[1], "thrash"))
+		return thrash(atoi(argv[2]), atoi(argv[3]), atoi(argv[4]));
+	fprintf(stderr, "usage: see the comment at the top of thpbench.c\n");
+	return 2;
+}
