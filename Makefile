@@ -7,7 +7,7 @@ KVER ?= $(shell ls -1 /lib/modules 2>/dev/null | grep '^6\.12' | sort -V | tail 
 KDIR ?= /lib/modules/$(KVER)/build
 REPO := $(CURDIR)
 
-.PHONY: all module modules clean deps check demo selftests tools checkpatch stress
+.PHONY: all module modules clean deps check demo selftests tools checkpatch stress bench check-debug
 
 all: module
 
@@ -17,6 +17,7 @@ module modules:
 # Userspace helpers for the demo and the tests.
 tools: selftests
 	$(MAKE) -C scripts/demo
+	$(MAKE) -C scripts/bench
 
 selftests:
 	$(MAKE) -C selftests
@@ -36,6 +37,19 @@ stress: deps
 	$(MAKE) module
 	$(MAKE) -C selftests
 	scripts/stress.sh
+
+# The selftests on a lockdep/KASAN/kmemleak kernel built once from Debian's
+# linux-source-6.12 (not in CI: the first build takes about half an hour).
+check-debug:
+	@scripts/deps.sh flex bison bc libelf-dev libssl-dev
+	$(MAKE) tools
+	scripts/check-debug.sh
+
+# Benchmarks in one VM boot: a ratios table and plots in build/bench/.
+bench: deps
+	$(MAKE) module
+	$(MAKE) -C scripts/bench
+	scripts/bench.sh
 
 demo: deps
 	$(MAKE) module

@@ -11,9 +11,12 @@
  * only sets the bit again when it refills a translation, so without the
  * flush a range that stays in the TLB would look cold.
  *
- * A new page table is installed with the bit set (_PAGE_TABLE), so the first
- * sweep of an mm finds everything "hot"; it clears those bits, and from the
- * second sweep on only ranges touched since are reported.
+ * A new page table is installed with the bit set (_PAGE_TABLE), and the
+ * faults that filled it walked through it, so at first every populated range
+ * of an mm reads young. The first visit therefore only primes the mm: it
+ * clears every bit and judges nothing, and from the next sweep on only
+ * ranges touched since are reported. Otherwise memory faulted long ago and
+ * never touched again would be taken for hot once, ahead of the real thing.
  */
 #include <linux/kernel.h>
 #include <linux/mm.h>
@@ -38,6 +41,40 @@ static bool xhp_pmd_table_young(pmd_t *pmdp)
 	    pmd_bad(pmd) || !(pmd_flags(pmd) & _PAGE_ACCESSED))
 		return false;
 	return test_and_clear_bit(_PAGE_BIT_ACCESSED, (unsigned long *)pmdp);
+}
+
+/*
+ * Clear the accessed bit of every PTE-table PMD in @mm's eligible VMAs and
+ * flush the TLB for them. Returns the number of PMD entries looked at.
+ * Caller holds mmap_lock for read.
+ */
+unsigned int xhp_hot_prime(struct mm_struct *mm)
+{
+	unsigned long lo = ULONG_MAX, hi = 0, addr;
+	struct vm_area_struct *vma;
+	unsigned int seen = 0;
+	VMA_ITERATOR(vmi, mm, 0);
+
+	for_each_vma(vmi, vma) {
+		unsigned long hend = ALIGN_DOWN(vma->vm_end, HPAGE_PMD_SIZE);
+
+		if (!xhp_vma_eligible(vma))
+			continue;
+		for (addr = ALIGN(vma->vm_start, HPAGE_PMD_SIZE); addr < hend;
+		     addr += HPAGE_PMD_SIZE) {
+			pmd_t *pmdp = xhp_find_pmd(mm, addr);
+
+			seen++;
+			if (!pmdp || !xhp_pmd_table_young(pmdp))
+				continue;
+			lo = min(lo, addr);
+			hi = max(hi, addr + HPAGE_PMD_SIZE);
+		}
+		cond_resched();
+	}
+	if (hi && xhp_sym.flush_tlb_mm_range)
+		xhp_sym.flush_tlb_mm_range(mm, lo, hi, PAGE_SHIFT, false);
+	return seen;
 }
 
 /*

@@ -84,6 +84,7 @@ static void xhp_registry_add(struct mm_struct *mm)
 	}
 	slot->mm = mm;
 	memset(slot->address, 0, sizeof(slot->address));
+	slot->visited = 0;
 
 	spin_lock(&xhp_reg_lock);
 	if (xhp_lookup(mm)) {
@@ -216,6 +217,22 @@ bool xhp_registry_cursor_put(int c, struct mm_struct *mm,
 	spin_unlock(&xhp_reg_lock);
 	mmput(mm);
 	return wrapped;
+}
+
+/* True the first time cursor @c reaches @mm (which cursor_get() took). */
+bool xhp_registry_cursor_first_visit(int c, struct mm_struct *mm)
+{
+	struct xhp_mm_slot *slot;
+	bool first = false;
+
+	spin_lock(&xhp_reg_lock);
+	slot = xhp_cursor[c];
+	if (slot && slot->mm == mm && !(slot->visited & BIT(c))) {
+		slot->visited |= BIT(c);
+		first = true;
+	}
+	spin_unlock(&xhp_reg_lock);
+	return first;
 }
 
 unsigned int xhp_registry_count(void)

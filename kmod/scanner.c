@@ -24,6 +24,14 @@ struct xhp_scanner_stats xhp_stats;
 static struct task_struct *xhp_thread;
 static DECLARE_WAIT_QUEUE_HEAD(xhp_wait);
 static atomic_t xhp_kicked = ATOMIC_INIT(0);
+/* Set by xhp_scanner_request_stop(): wind down, then wait for the join. */
+static bool xhp_stopping;
+static u64 xhp_stop_requested_ns, xhp_stopped_ns;
+
+static bool xhp_should_stop(void)
+{
+	return READ_ONCE(xhp_stopping) || kthread_should_stop();
+}
 
 void xhp_scanner_kick(void)
 {
@@ -39,7 +47,7 @@ bool xhp_is_scanner(void)
 static void xhp_sleep(unsigned int msecs)
 {
 	wait_event_freezable_timeout(xhp_wait,
-				     kthread_should_stop() ||
+				     xhp_should_stop() ||
 				     atomic_xchg(&xhp_kicked, 0),
 				     msecs_to_jiffies(msecs));
 }
@@ -97,7 +105,7 @@ static bool xhp_scan_vma(struct xhp_scan_state *s, struct vm_area_struct *vma,
 	}
 	for (addr = hstart; addr < hend; addr += HPAGE_PMD_SIZE) {
 		if (s->progress >= budget || s->alloc_failed ||
-		    kthread_should_stop())
+		    xhp_should_stop())
 			break;
 		if (xhp_backoff_active(s->mm, addr)) {
 			s->progress++;
@@ -153,7 +161,7 @@ static unsigned int xhp_scan_mm(unsigned int budget, bool *alloc_failed,
 		return 1;
 	}
 	while (s.progress < budget && !s.alloc_failed &&
-	       !kthread_should_stop()) {
+	       !xhp_should_stop()) {
 		vma = find_vma(s.mm, s.address);
 		if (!vma) {
 			mm_done = true;
@@ -182,7 +190,7 @@ static void xhp_scan_hot_ranges(struct xhp_scan_state *s,
 	struct xhp_pmd_verdict v;
 	unsigned int i;
 
-	for (i = 0; i < nr && !s->alloc_failed && !kthread_should_stop(); i++) {
+	for (i = 0; i < nr && !s->alloc_failed && !xhp_should_stop(); i++) {
 		unsigned long addr = hot[i];
 
 		vma = find_vma(s->mm, addr);
@@ -225,7 +233,7 @@ static unsigned int xhp_do_hot(unsigned int budget, bool *alloc_failed)
 	unsigned long hot[XHP_HOT_MAX_PER_MM];
 
 	for (visited = 0; visited < n && used + HPAGE_PMD_NR <= budget &&
-	     !*alloc_failed && !kthread_should_stop(); visited++) {
+	     !*alloc_failed && !xhp_should_stop(); visited++) {
 		struct xhp_scan_state s = { .progress = 0 };
 		unsigned long resume = 0;
 		unsigned int nr, max;
@@ -236,10 +244,19 @@ static unsigned int xhp_do_hot(unsigned int budget, bool *alloc_failed)
 		if (!s.mm)
 			break;
 		if (mmap_read_trylock(s.mm)) {
-			max = min_t(unsigned int, (budget - used) / HPAGE_PMD_NR,
-				    XHP_HOT_MAX_PER_MM);
-			nr = xhp_hot_sweep(s.mm, s.address, hot, max, &resume);
-			xhp_scan_hot_ranges(&s, hot, nr);
+			if (xhp_registry_cursor_first_visit(XHP_CURSOR_HOT,
+							    s.mm)) {
+				/* One PMD entry costs what one PTE does. */
+				s.progress = xhp_hot_prime(s.mm);
+				resume = 0;
+			} else {
+				max = min_t(unsigned int,
+					    (budget - used) / HPAGE_PMD_NR,
+					    XHP_HOT_MAX_PER_MM);
+				nr = xhp_hot_sweep(s.mm, s.address, hot, max,
+						   &resume);
+				xhp_scan_hot_ranges(&s, hot, nr);
+			}
 			mmap_read_unlock(s.mm);
 		}
 		used += s.progress;
@@ -270,7 +287,7 @@ static void xhp_do_scan(void)
 
 	while (progress < pages) {
 		cond_resched();
-		if (kthread_should_stop() || xhp_pmd_mode() == XHP_NEVER ||
+		if (xhp_should_stop() || xhp_pmd_mode() == XHP_NEVER ||
 		    xhp_registry_empty())
 			break;
 		progress += xhp_scan_mm(pages - progress, &alloc_failed,
@@ -295,15 +312,18 @@ static int xhp_thread_fn(void *unused)
 	set_freezable();
 	set_user_nice(current, MAX_NICE);
 
-	while (!kthread_should_stop()) {
+	while (!xhp_should_stop()) {
 		if (xhp_pmd_mode() == XHP_NEVER) {
-			wait_event_freezable(xhp_wait, kthread_should_stop() ||
+			wait_event_freezable(xhp_wait, xhp_should_stop() ||
 					     xhp_pmd_mode() != XHP_NEVER);
 			continue;
 		}
 		xhp_do_scan();
 		xhp_sleep(READ_ONCE(xhp_knobs.scan_sleep_millisecs));
 	}
+	WRITE_ONCE(xhp_stopped_ns, ktime_get_ns());
+	/* kthread_stop() needs the task until it is called. */
+	wait_event_freezable(xhp_wait, kthread_should_stop());
 	return 0;
 }
 
@@ -319,7 +339,12 @@ int xhp_scanner_start(void)
 	return 0;
 }
 
-void xhp_scanner_stop(void)
+/*
+ * Tell the scanner to stop at its next check and return at once, so that it
+ * winds down (finishing at most the collapse it is in) while rmmod removes
+ * the hooks; xhp_scanner_stop() then joins it.
+ */
+void xhp_scanner_request_stop(void)
 {
 	if (!xhp_thread)
 		return;
@@ -328,6 +353,22 @@ void xhp_scanner_stop(void)
 	 * it reaches its next stop check; rmmod must not wait on that.
 	 */
 	set_user_nice(xhp_thread, 0);
+	xhp_stop_requested_ns = ktime_get_ns();
+	WRITE_ONCE(xhp_stopping, true);
+	wake_up_interruptible(&xhp_wait);
+}
+
+/* Join the scanner; returns how long it took to stop after the request. */
+u64 xhp_scanner_stop(void)
+{
+	u64 stopped;
+
+	if (!xhp_thread)
+		return 0;
+	if (!READ_ONCE(xhp_stopping))
+		xhp_scanner_request_stop();
 	kthread_stop(xhp_thread);
 	xhp_thread = NULL;
+	stopped = READ_ONCE(xhp_stopped_ns) ?: ktime_get_ns();
+	return stopped - xhp_stop_requested_ns;
 }

@@ -66,7 +66,8 @@ struct xhp_scanner_stats {
 };
 extern struct xhp_scanner_stats xhp_stats;
 int xhp_scanner_start(void);
-void xhp_scanner_stop(void);
+void xhp_scanner_request_stop(void);
+u64 xhp_scanner_stop(void);
 void xhp_scanner_kick(void);	/* a knob changed: end the current sleep */
 bool xhp_is_scanner(void);	/* is current the scanner thread? */
 
@@ -123,7 +124,11 @@ void xhp_judge_pmd(struct mm_struct *mm, struct vm_area_struct *vma,
 pmd_t *xhp_find_pmd(struct mm_struct *mm, unsigned long addr);
 
 /* --- collapse through the kernel's engine (collapse.c) ------------------- */
-#define XHP_BATCH_MAX 8
+/*
+ * Neighbours per engine call. The scanner can only stop between calls, and
+ * under load one collapse can take 100 ms or more: rmmod bounds this.
+ */
+#define XHP_BATCH_MAX 2
 struct xhp_batch {
 	unsigned long start;		/* first PMD-aligned address */
 	unsigned int nr;		/* consecutive PMDs from start */
@@ -138,6 +143,7 @@ unsigned int xhp_collapse_batch(struct mm_struct *mm,
 unsigned int xhp_hot_sweep(struct mm_struct *mm, unsigned long start,
 			   unsigned long *out, unsigned int max,
 			   unsigned long *resume);
+unsigned int xhp_hot_prime(struct mm_struct *mm);
 long xhp_hot_ranges(void);
 
 /* --- anti-thrash backoff (backoff.c) ------------------------------------ */
@@ -154,6 +160,7 @@ struct xhp_mm_slot {
 	struct list_head node;
 	struct mm_struct *mm;		/* holds an mmgrab() reference */
 	unsigned long address[XHP_NR_CURSORS];	/* where each cursor resumes */
+	unsigned int visited;		/* BIT(cursor): it has been here */
 };
 int xhp_registry_init(void);
 void xhp_registry_exit(void);
@@ -163,6 +170,7 @@ struct mm_struct *xhp_registry_cursor_get(int c, unsigned long *address,
 					  bool *new_pass);
 bool xhp_registry_cursor_put(int c, struct mm_struct *mm,
 			     unsigned long address, bool mm_done);
+bool xhp_registry_cursor_first_visit(int c, struct mm_struct *mm);
 unsigned int xhp_registry_count(void);
 bool xhp_registry_empty(void);
 

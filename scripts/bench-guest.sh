@@ -17,8 +17,8 @@ W=build/bench-guest
 # Bench sizes (the smoke run only proves the machinery works).
 if [ $smoke = 1 ]; then
 	HOT_PROCS=2 COLD_MB=8 HOT_MB=2 HOT_TIMEOUT=20
-	SCAN_CONFIGS="1:64 2:64" SCAN_SECS=3
-	COLLAPSE_MB=8 THRASH_SECS=4
+	SCAN_CONFIGS="2:64" SCAN_SECS=2
+	COLLAPSE_MB=8 THRASH_SECS=3
 else
 	HOT_PROCS=8 COLD_MB=64 HOT_MB=4 HOT_TIMEOUT=150
 	SCAN_CONFIGS="1:256 8:256 64:256 8:1024 8:1536" SCAN_SECS=15
@@ -125,6 +125,9 @@ for c in khugepaged xhp-fifo xhp-hot xhp-hot-backoff; do
 done
 
 # --- 2. scan cost: nothing collapses (max_ptes_none=0, half-full ranges) --
+# Big batches and short sleeps for both, so that even the largest workload
+# gets several full passes in SCAN_SECS (CPU time is counted in 10 ms ticks).
+PAGES=65536 SLEEP=100
 for cfg in $SCAN_CONFIGS; do
 	procs=${cfg%%:*} mb=${cfg##*:}
 	for c in khugepaged xhp-fifo; do
@@ -144,15 +147,25 @@ for cfg in $SCAN_CONFIGS; do
 	done
 done
 
+PAGES=4096 SLEEP=200
+
 # --- 3. collapse cost ------------------------------------------------------
 prepare xhp-fifo
 run_workload $W/hold $B hold 1 $COLLAPSE_MB 100
 start xhp-fifo
 echo 1 >$X/events/reset
 want=$((COLLAPSE_MB / 2))
-wait_for "[ \$(cat $XK/pages_collapsed) -ge $want ]" 3000
+# Poll with a builtin once a second: a fork every 100 ms would compete with
+# the scanner for the emulated CPUs and inflate its wall time.
+n=0 waited=0
+while read -r n <$XK/pages_collapsed && [ "$n" -lt $want ] && [ $waited -lt 300 ]; do
+	sleep 1
+	waited=$((waited + 1))
+done
 echo "RESULT collapse.xhp.pmds $(cat $XK/pages_collapsed)"
 echo "RESULT collapse.xhp.madvise_collapse_ns $(cat $X/events/madvise_collapse/total_ns)"
+# The scanner thread's whole CPU time since load (its scanning included).
+echo "RESULT collapse.xhp.thread_cpu_ms $(( $(thread_ticks xhugepaged) * 1000 / hz ))"
 end_workload
 stop
 $B madvcollapse $COLLAPSE_MB | sed 's/^/RESULT collapse.direct./'
@@ -168,7 +181,8 @@ for c in khugepaged xhp-backoff-off xhp-backoff-on; do
 	# thrash prints nothing before it ends: it needs no gate.
 	start $c
 	[ $c != khugepaged ] && c0=0
-	wait $wl
+	# (wait would wait for the whole pipeline, gate included)
+	wait_for "! kill -0 $wl 2>/dev/null" $((THRASH_SECS * 10 + 300))
 	end_workload
 	c1=$(collapsed $c)
 	echo "RESULT thrash.$c.collapses $((c1 - c0))"

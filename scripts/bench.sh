@@ -6,10 +6,11 @@
 # Usage: scripts/bench.sh [--smoke]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-out=build/bench
-mkdir -p "$out"
 mode=${1:-}
-raw=$out/raw${mode:+-smoke}.txt
+# The smoke run writes apart, so it never overwrites a full run's figures.
+out=build/bench${mode:+-smoke}
+mkdir -p "$out"
+raw=$out/raw.txt
 scripts/vm-run.sh --mem 4G --timeout 3600 -- scripts/bench-guest.sh $mode | tee "$raw" |
 	grep -E '^RESULT' || true
 grep -q '^RESULT done 1' "$raw" || { echo "bench: the guest run did not complete" >&2; exit 1; }
@@ -41,6 +42,8 @@ done
 x_ns=$(awk -v t="$(r collapse.xhp.madvise_collapse_ns)" -v n="$(r collapse.xhp.pmds)" 'BEGIN { if (n > 0) printf "%.0f", t / n }')
 row "collapse ns/PMD: xhp vs direct MADV_COLLAPSE" "$x_ns" "$(r collapse.direct.madv_ns_per_pmd)"
 row "collapse ns/PMD: xhp vs copy floor (alloc+fault+2MiB copy)" "$x_ns" "$(r collapse.floor.copy_ns_per_pmd)"
+x_cpu=$(awk -v t="$(r collapse.xhp.thread_cpu_ms)" -v n="$(r collapse.xhp.pmds)" 'BEGIN { if (n > 0) printf "%.0f", t * 1e6 / n }')
+row "collapse CPU ns/PMD: xhp thread vs MADV_COLLAPSE caller" "$x_cpu" "$(r collapse.direct.madv_cpu_ns_per_pmd)"
 row "thrash: wasted collapses, xhp backoff on vs khugepaged" "$(r thrash.xhp-backoff-on.collapses)" "$(r thrash.khugepaged.collapses)"
 row "thrash: wasted collapses, xhp backoff off vs khugepaged" "$(r thrash.xhp-backoff-off.collapses)" "$(r thrash.khugepaged.collapses)"
 echo "(ratio < 1 is better for xhugepaged in every row)"

@@ -29,6 +29,27 @@ cat "$logdir/vm-run.err" >&2
 	fi
 } | tee "$logdir/vm.ktap"
 
+echo "# make bench, smoke size (proves the benchmark machinery; no timing thresholds)"
+scripts/bench.sh --smoke >"$logdir/bench-smoke.log" 2>&1
+bench_rc=$?
+{
+	missing=""
+	for key in hot90.khugepaged hot90.xhp-fifo hot90.xhp-hot all90.xhp-hot \
+		scan.khugepaged.p2.m64.cpu_ms scan.xhp-fifo.p2.m64.passes \
+		collapse.xhp.madvise_collapse_ns collapse.direct.madv_ns_per_pmd \
+		collapse.floor.copy_ns_per_pmd collapse.xhp.thread_cpu_ms \
+		collapse.direct.madv_cpu_ns_per_pmd thrash.khugepaged.collapses \
+		thrash.xhp-backoff-on.collapses done; do
+		grep -qE "^RESULT $key [0-9.]+$" build/bench-smoke/raw.txt 2>/dev/null ||
+			missing="$missing $key"
+	done
+	if [ $bench_rc -eq 0 ] && [ -z "$missing" ] && grep -q '^thrash: wasted' "$logdir/bench-smoke.log"; then
+		echo "ok 1 bench smoke: every comparison produced its figures and the table"
+	else
+		echo "not ok 1 bench smoke: rc $bench_rc, missing:$missing (see $logdir/bench-smoke.log)"
+	fi
+} | tee "$logdir/bench.ktap"
+
 passed=$(cat "$logdir"/*.ktap | grep -cE '^ok [0-9]+' | tr -d ' ')
 skipped=$(cat "$logdir"/*.ktap | grep -E '^ok [0-9]+' | grep -ciE '# *skip' | tr -d ' ')
 failed=$(cat "$logdir"/*.ktap | grep -cE '^not ok [0-9]+' | tr -d ' ')

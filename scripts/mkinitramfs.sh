@@ -4,7 +4,7 @@
 # to mount the host's / over virtio-9p (read-only) under a tmpfs overlay,
 # then switch_root into it and exec the guest init (scripts/vm-guest-init.sh)
 # named on the kernel command line as xhp.init=PATH.
-# Usage: scripts/mkinitramfs.sh KVER OUT
+# Usage: scripts/mkinitramfs.sh KVER OUT   (KVER -: no modules, all built in)
 # OUT (a gzip'd newc cpio) is rebuilt only when older than this script,
 # busybox or one of the modules.
 set -euo pipefail
@@ -21,6 +21,8 @@ mods=(netfs 9pnet 9pnet_virtio 9p overlay)
 
 [ -x "$busybox" ] || { echo "mkinitramfs: $busybox missing (apt install busybox-static)" >&2; exit 1; }
 paths=()
+# KVER "-": a kernel with all of them built in.
+[ "$kver" = - ] && mods=()
 for m in "${mods[@]}"; do
 	p=$(modinfo -k "$kver" -n "$m" 2>/dev/null) ||
 		{ echo "mkinitramfs: module $m not found for kernel $kver" >&2; exit 1; }

@@ -19,8 +19,9 @@ EX_PANIC=123
 
 usage() {
 	cat <<EOF
-usage: scripts/vm-run.sh [--kernel VERSION] [--mem SIZE] [--cpus N]
-                         [--append ARGS] [--timeout S] -- COMMAND [ARG...]
+usage: scripts/vm-run.sh [--kernel VERSION | --kernel-image PATH] [--mem SIZE]
+                         [--cpus N] [--append ARGS] [--timeout S]
+                         -- COMMAND [ARG...]
 
 Boots /boot/vmlinuz-VERSION (default: newest /boot/vmlinuz-6.12*) in QEMU
 (KVM if /dev/kvm is usable, TCG otherwise) and runs COMMAND as root inside it,
@@ -33,6 +34,9 @@ printed on stderr.
 
 options:
   --kernel VERSION  kernel version (uname -r form) to boot
+  --kernel-image PATH
+                    boot this bzImage instead, one with the initramfs's
+                    modules built in (make check-debug's kernel)
   --mem SIZE        guest memory, QEMU syntax (default 2G)
   --cpus N          guest vCPUs (default 2)
   --append ARGS     extra kernel command line (repeatable)
@@ -60,10 +64,11 @@ EOF
 die() { echo "vm-run: $*" >&2; exit "$EX_SETUP"; }
 usage_err() { echo "vm-run: $*" >&2; usage >&2; exit "$EX_USAGE"; }
 
-kver='' mem=2G cpus=2 append=() timeout_s=600
+kver='' kimage='' mem=2G cpus=2 append=() timeout_s=600
 while [ $# -gt 0 ]; do
 	case $1 in
 	--kernel) [ $# -ge 2 ] || usage_err "--kernel needs a value"; kver=$2; shift 2 ;;
+	--kernel-image) [ $# -ge 2 ] || usage_err "--kernel-image needs a value"; kimage=$2; shift 2 ;;
 	--mem) [ $# -ge 2 ] || usage_err "--mem needs a value"; mem=$2; shift 2 ;;
 	--cpus) [ $# -ge 2 ] || usage_err "--cpus needs a value"; cpus=$2; shift 2 ;;
 	--append) [ $# -ge 2 ] || usage_err "--append needs a value"; append+=("$2"); shift 2 ;;
@@ -77,17 +82,24 @@ done
 [[ $cpus =~ ^[1-9][0-9]*$ ]] || usage_err "--cpus: not a number: $cpus"
 [[ $timeout_s =~ ^[1-9][0-9]*$ ]] || usage_err "--timeout: not a number of seconds: $timeout_s"
 
-if [ -z "$kver" ]; then
-	kimg=$(find /boot -maxdepth 1 -name 'vmlinuz-6.12*' 2>/dev/null | sort -V | tail -n1)
-	[ -n "$kimg" ] || die "no /boot/vmlinuz-6.12* (run scripts/deps.sh)"
-	kver=${kimg#/boot/vmlinuz-}
+if [ -n "$kimage" ]; then
+	# A kernel of our own (make check-debug) has everything built in.
+	[ -z "$kver" ] || usage_err "--kernel and --kernel-image exclude each other"
+	kimg=$kimage kver=-
+	[ -r "$kimg" ] || die "kernel image $kimg missing or unreadable"
+else
+	if [ -z "$kver" ]; then
+		kimg=$(find /boot -maxdepth 1 -name 'vmlinuz-6.12*' 2>/dev/null | sort -V | tail -n1)
+		[ -n "$kimg" ] || die "no /boot/vmlinuz-6.12* (run scripts/deps.sh)"
+		kver=${kimg#/boot/vmlinuz-}
+	fi
+	kimg=/boot/vmlinuz-$kver
+	[ -r "$kimg" ] || die "kernel image $kimg missing or unreadable"
+	[ -d "/lib/modules/$kver" ] || die "/lib/modules/$kver missing: the guest loads its modules from there"
 fi
-kimg=/boot/vmlinuz-$kver
-[ -r "$kimg" ] || die "kernel image $kimg missing or unreadable"
-[ -d "/lib/modules/$kver" ] || die "/lib/modules/$kver missing: the guest loads its modules from there"
 command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 not found (run scripts/deps.sh)"
 
-initrd=$repo/build/initramfs-$kver.cpio.gz
+initrd=$repo/build/initramfs-${kver/#-/builtin}.cpio.gz
 "$repo/scripts/mkinitramfs.sh" "$kver" "$initrd" || die "building the initramfs failed"
 
 logroot=${XHP_LOGDIR:-$repo/build/vm-logs}

@@ -63,7 +63,7 @@ xhp_native_unpark() {
 
 xhp_swap_on() {
 	swapon --show=NAME --noheadings | grep -q . && return 0
-	modprobe zram && echo 512M >/sys/block/zram0/disksize &&
+	{ [ -e /sys/block/zram0 ] || modprobe zram; } && echo 512M >/sys/block/zram0/disksize &&
 		mkswap /dev/zram0 >/dev/null && swapon /dev/zram0
 }
 

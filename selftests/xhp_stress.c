@@ -11,9 +11,10 @@
  * fresh mm. Every page is checked against what it must hold after each
  * operation. Prints one line of totals; the exit status is 0 only when no
  * mismatch was found.
- * Usage: xhp_stress WORKERS SECONDS [REGION_MB]
+ * Usage: xhp_stress WORKERS SECONDS [REGION_MB]; SIGTERM ends it early.
  */
 #define _GNU_SOURCE
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -35,6 +36,7 @@
 
 struct totals {
 	unsigned long ops, pages_checked, mismatches, collapses, forks, mms;
+	int stop;	/* set by SIGTERM to the main process: end early */
 };
 
 static size_t page_sz;
@@ -45,6 +47,17 @@ struct region {
 	char *p;
 	uint32_t *gen;	/* per page: 0 = must read as zero, else pattern gen */
 };
+
+static int running(time_t end)
+{
+	return time(NULL) < end && !__atomic_load_n(&shared->stop, __ATOMIC_RELAXED);
+}
+
+static void on_sigterm(int sig)
+{
+	(void)sig;
+	__atomic_store_n(&shared->stop, 1, __ATOMIC_RELAXED);
+}
 
 static uint64_t tag(size_t pg, uint32_t gen)
 {
@@ -214,7 +227,7 @@ static void life(unsigned int seed, time_t end)
 	if (!r.gen)
 		exit(3);
 	region_new(&r, gen);
-	for (i = 0; i < 300 && time(NULL) < end; i++) {
+	for (i = 0; i < 300 && running(end); i++) {
 		one_op(&r, &t, &gen);
 		if (i % 16 == 0)
 			usleep(2000);	/* give the scanner a chance at it */
@@ -230,6 +243,7 @@ int main(int argc, char **argv)
 {
 	int workers, secs, i, st, failed = 0;
 	unsigned int lives = 0;
+	struct sigaction sa;
 	time_t end;
 
 	if (argc < 3) {
@@ -245,12 +259,17 @@ int main(int argc, char **argv)
 	if (shared == MAP_FAILED)
 		return 3;
 	end = time(NULL) + secs;
+	/* SIGTERM ends the run early but still verifies and reports. */
+	sa.sa_handler = on_sigterm;
+	sa.sa_flags = SA_RESTART;	/* the final wait() must not end early */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
 	for (i = 0; i < workers; i++) {
 		if (fork() == 0) {
 			int bad = 0;
 
 			/* Each worker: one mm after another until the end. */
-			while (time(NULL) < end) {
+			while (running(end)) {
 				pid_t pid = fork();
 
 				if (pid == 0)

@@ -12,7 +12,8 @@
  *	each PMD range's pages faulted; prints "ready" and waits for stdin EOF.
  *   thpbench madvcollapse MB
  *	faults MB of small pages and MADV_COLLAPSEs them one PMD at a time;
- *	prints "madv_ns_per_pmd N" (wall time in the syscall per PMD).
+ *	prints "madv_ns_per_pmd N" (wall time in the syscall per PMD) and
+ *	"madv_cpu_ns_per_pmd N" (the caller's CPU time in it per PMD).
  *   thpbench copy
  *	"copy_ns_per_pmd N": the floor of a collapse, one 2 MiB allocation
  *	plus fault and one 2 MiB copy, in userspace.
@@ -45,6 +46,15 @@ static double now_s(void)
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* This thread's CPU time, user and system. */
+static double cpu_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
@@ -215,19 +225,21 @@ static int hold(int procs, long total_mb, int pct)
 static int madvcollapse(long mb)
 {
 	char *p = map_aligned(mb * MB);
-	double t, sum = 0;
+	double t, c, sum = 0, cpu = 0;
 	size_t off;
 	long ok = 0;
 
 	fault(p, mb * MB, 100);
 	for (off = 0; off < mb * MB; off += PMD_SZ) {
 		t = now_s();
+		c = cpu_s();
 		if (!madvise(p + off, PMD_SZ, MADV_COLLAPSE))
 			ok++;
+		cpu += cpu_s() - c;
 		sum += now_s() - t;
 	}
-	printf("madv_collapsed %ld\nmadv_ns_per_pmd %.0f\n", ok,
-	       ok ? sum * 1e9 / ok : 0);
+	printf("madv_collapsed %ld\nmadv_ns_per_pmd %.0f\nmadv_cpu_ns_per_pmd %.0f\n",
+	       ok, ok ? sum * 1e9 / ok : 0, ok ? cpu * 1e9 / ok : 0);
 	return ok ? 0 : 1;
 }
 

@@ -114,6 +114,12 @@ expect_rc lost "power-off without status is a lost exit status" 126 'vm-run: los
 vm usage --
 expect_rc usage "usage error exits 2" 2 'no COMMAND'
 
+vm kimg_both --kernel 6.12 --kernel-image /nonexistent -- true
+expect_rc kimg_both "--kernel with --kernel-image is a usage error" 2 'exclude each other'
+
+vm kimg_missing --kernel-image "$tmp/no-such-bzImage" -- true
+expect_rc kimg_missing "a missing --kernel-image is a setup error" 3 'missing or unreadable'
+
 wait "$hang_pid" || true
 hang_pid=''
 expect_rc hang "hang is killed at --timeout" 124 'vm-run: timeout after 25 s \(hang\)'

@@ -1,0 +1,95 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Unload and load xhugepaged CYCLES times, timing the delete_module and
+ * finit_module system calls themselves: what a caller actually blocks on,
+ * without the fork/exec of rmmod/insmod (slow over 9p under a busy TCG).
+ * Usage: xhp_modcycle KO CYCLES GAP_MS [PARAM...]
+ * Prints one line per cycle and a summary; exits 1 if a cycle failed.
+ */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char collapsed_file[] =
+	"/sys/kernel/mm/xhugepaged/khugepaged/pages_collapsed";
+
+static long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static unsigned long read_collapsed(void)
+{
+	unsigned long v = 0;
+	FILE *f = fopen(collapsed_file, "r");
+
+	if (f) {
+		if (fscanf(f, "%lu", &v) != 1)
+			v = 0;
+		fclose(f);
+	}
+	return v;
+}
+
+int main(int argc, char **argv)
+{
+	long worst_rm = 0, worst_ins = 0, t0, ms, rm_ms;
+	unsigned long collapsed = 0;
+	char params[1024] = "";
+	int cycles, gap_ms, i, done = 0, fd;
+
+	if (argc < 4) {
+		fprintf(stderr, "usage: %s KO CYCLES GAP_MS [PARAM...]\n", argv[0]);
+		return 2;
+	}
+	cycles = atoi(argv[2]);
+	gap_ms = atoi(argv[3]);
+	for (i = 4; i < argc; i++) {
+		if (strlen(params) + strlen(argv[i]) + 2 > sizeof(params))
+			return 2;
+		strcat(params, argv[i]);
+		strcat(params, " ");
+	}
+	for (i = 0; i < cycles; i++) {
+		usleep(gap_ms * 1000);
+		collapsed += read_collapsed();
+		t0 = now_ms();
+		if (syscall(SYS_delete_module, "xhugepaged", O_NONBLOCK)) {
+			perror("delete_module");
+			goto out;
+		}
+		rm_ms = now_ms() - t0;
+		if (rm_ms > worst_rm)
+			worst_rm = rm_ms;
+		fd = open(argv[1], O_RDONLY | O_CLOEXEC);
+		if (fd < 0) {
+			perror(argv[1]);
+			goto out;
+		}
+		t0 = now_ms();
+		if (syscall(SYS_finit_module, fd, params, 0)) {
+			perror("finit_module");
+			close(fd);
+			goto out;
+		}
+		close(fd);
+		ms = now_ms() - t0;
+		if (ms > worst_ins)
+			worst_ins = ms;
+		printf("cycle %d rmmod_ms %ld insmod_ms %ld\n", i + 1, rm_ms, ms);
+		fflush(stdout);
+		done++;
+	}
+out:
+	printf("cycles %d/%d worst_rmmod_ms %ld worst_insmod_ms %ld collapsed %lu\n",
+	       done, cycles, worst_rm, worst_ins, collapsed);
+	return done == cycles ? 0 : 1;
+}
