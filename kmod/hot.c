@@ -50,10 +50,10 @@ static bool xhp_pmd_table_young(pmd_t *pmdp)
  */
 unsigned int xhp_hot_prime(struct mm_struct *mm)
 {
+	VMA_ITERATOR(vmi, mm, 0);
 	unsigned long lo = ULONG_MAX, hi = 0, addr;
 	struct vm_area_struct *vma;
 	unsigned int seen = 0;
-	VMA_ITERATOR(vmi, mm, 0);
 
 	for_each_vma(vmi, vma) {
 		unsigned long hend = ALIGN_DOWN(vma->vm_end, HPAGE_PMD_SIZE);

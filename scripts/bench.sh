@@ -37,7 +37,8 @@ for key in $(awk '$1 == "RESULT" && $2 ~ /^scan\.khugepaged\..*\.cpu_ms$/ { prin
 	k_g=$(awk -v c="$k_ms" -v p="$k_p" -v m="$mb" 'BEGIN { if (p > 0) printf "%.1f", c / (p * m / 1024); }')
 	x_g=$(awk -v c="$x_ms" -v p="$x_p" -v m="$mb" 'BEGIN { if (p > 0) printf "%.1f", c / (p * m / 1024); }')
 	row "scan CPU ms/GiB ${cfg/./ procs, } MiB: xhp vs khugepaged" "$x_g" "$k_g"
-	echo "$mb ${cfg%%.*} $x_g $k_g" >>"$out/scan-cost.dat.tmp"
+	procs=${cfg%%.*}
+	echo "$mb ${procs#p} $x_g $k_g" >>"$out/scan-cost.dat.tmp"
 done
 x_ns=$(awk -v t="$(r collapse.xhp.madvise_collapse_ns)" -v n="$(r collapse.xhp.pmds)" 'BEGIN { if (n > 0) printf "%.0f", t / n }')
 row "collapse ns/PMD: xhp vs direct MADV_COLLAPSE" "$x_ns" "$(r collapse.direct.madv_ns_per_pmd)"
@@ -68,13 +69,15 @@ plot "$out/hot-khugepaged.dat" using 1:2 with lines lw 2 title "khugepaged", \
      "$out/hot-xhp-hot.dat" using 1:2 with lines lw 2 title "xhugepaged hot", \
      "$out/hot-xhp-hot-backoff.dat" using 1:2 with lines dt 2 title "xhugepaged hot + backoff"
 set output "$out/scan-cost.png"
-set title "Scanner CPU per GiB scanned vs size scanned (8 processes unless noted)"
+set title "Scanner CPU per GiB scanned vs size scanned (same VM boot)"
 set xlabel "MiB scanned per pass"
 set ylabel "CPU ms per GiB"
 set yrange [0:*]
 set key top right
-plot "$out/scan-cost.dat" using 1:3 with linespoints lw 2 title "xhugepaged", \
-     "$out/scan-cost.dat" using 1:4 with linespoints lw 2 title "khugepaged"
+plot "$out/scan-cost.dat" using 1:(\$2 == 8 ? \$3 : 1/0) with linespoints lw 2 lc 1 title "xhugepaged, 8 procs", \
+     "$out/scan-cost.dat" using 1:(\$2 == 8 ? \$4 : 1/0) with linespoints lw 2 lc 2 title "khugepaged, 8 procs", \
+     "$out/scan-cost.dat" using 1:(\$2 != 8 ? \$3 : 1/0):(sprintf("%d procs", \$2)) with labels point pt 7 lc 1 offset 5,0 notitle, \
+     "$out/scan-cost.dat" using 1:(\$2 != 8 ? \$4 : 1/0):(sprintf("%d procs", \$2)) with labels point pt 7 lc 2 offset 5,0 notitle
 GP
 	echo "plots: $out/hot-set.png $out/scan-cost.png"
 else

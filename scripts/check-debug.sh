@@ -24,8 +24,10 @@ ko=$kmod/kmod/xhugepaged.ko
 logdir=build/check-debug
 mkdir -p $logdir
 # KASAN and lockdep under TCG: every test is several times slower.
-XHP_KO=$ko XHP_TEST_TIMEOUT=3000 scripts/vm-run.sh --kernel-image "$kimg" --mem 4G --timeout 7000 \
-	-- scripts/check-debug-guest.sh 2>$logdir/vm-run.err | tee $logdir/vm.ktap
+# (The guest does not inherit this environment: pass it in the command.)
+scripts/vm-run.sh --kernel-image "$kimg" --mem 4G --timeout 7000 \
+	-- env XHP_KO=$ko XHP_TEST_TIMEOUT=3000 scripts/check-debug-guest.sh \
+	2>$logdir/vm-run.err | tee $logdir/vm.ktap
 rc=${PIPESTATUS[0]}
 cat $logdir/vm-run.err >&2
 passed=$(grep -cE '^ok [0-9]+' $logdir/vm.ktap)

@@ -64,12 +64,13 @@ bt_out=build/stress-bpftrace.$$
 bt=
 left=$((t_start + secs - $(date +%s)))
 [ $left -lt 20 ] && left=20
-t_end=$(( $(date +%s) + left ))
 if command -v bpftrace >/dev/null; then
 	bpftrace -e "tracepoint:xhugepaged:* { @[probe] = count(); } interval:s:$((left - 3)) { exit(); }" >"$bt_out" 2>&1 &
 	bt=$!
 	wait_for "grep -q Attaching $bt_out" 300
 fi
+# From here: attaching can take a while on a debug kernel.
+t_end=$(( $(date +%s) + left ))
 prev=$(cat $XK/full_scans)
 while [ "$(date +%s)" -lt "$t_end" ] && kill -0 $stress 2>/dev/null; do
 	sleep 5
