@@ -44,53 +44,22 @@ static bool xhp_pmd_table_young(pmd_t *pmdp)
 }
 
 /*
- * Clear the accessed bit of every PTE-table PMD in @mm's eligible VMAs and
- * flush the TLB for them. Returns the number of PMD entries looked at.
- * Caller holds mmap_lock for read.
- */
-unsigned int xhp_hot_prime(struct mm_struct *mm)
-{
-	VMA_ITERATOR(vmi, mm, 0);
-	unsigned long lo = ULONG_MAX, hi = 0, addr;
-	struct vm_area_struct *vma;
-	unsigned int seen = 0;
-
-	for_each_vma(vmi, vma) {
-		unsigned long hend = ALIGN_DOWN(vma->vm_end, HPAGE_PMD_SIZE);
-
-		if (!xhp_vma_eligible(vma))
-			continue;
-		for (addr = ALIGN(vma->vm_start, HPAGE_PMD_SIZE); addr < hend;
-		     addr += HPAGE_PMD_SIZE) {
-			pmd_t *pmdp = xhp_find_pmd(mm, addr);
-
-			seen++;
-			if (!pmdp || !xhp_pmd_table_young(pmdp))
-				continue;
-			lo = min(lo, addr);
-			hi = max(hi, addr + HPAGE_PMD_SIZE);
-		}
-		cond_resched();
-	}
-	if (hi && xhp_sym.flush_tlb_mm_range)
-		xhp_sym.flush_tlb_mm_range(mm, lo, hi, PAGE_SHIFT, false);
-	return seen;
-}
-
-/*
  * Sweep @mm's eligible VMAs from @start and return, in @out, up to @max
  * PMD-aligned addresses whose 2 MiB range was touched since the last sweep.
  * Stops at @max, so the ranges it did not reach keep their bits; *@resume
  * says where to go on next time (0: the sweep reached the end of the mm).
+ * *@seen counts the PMD entries looked at. With @out NULL it only clears.
  * Caller holds mmap_lock for read.
  */
-unsigned int xhp_hot_sweep(struct mm_struct *mm, unsigned long start,
-			   unsigned long *out, unsigned int max,
-			   unsigned long *resume)
+static unsigned int xhp_sweep(struct mm_struct *mm, unsigned long start,
+			      unsigned long *out, unsigned int max,
+			      unsigned long *resume, unsigned int *seen)
 {
 	unsigned long addr = start, lo = ULONG_MAX, hi = 0;
 	struct vm_area_struct *vma = NULL;
 	unsigned int nr = 0;
+
+	*seen = 0;
 
 	while (nr < max && (vma = find_vma(mm, addr))) {
 		unsigned long hstart = max(ALIGN(vma->vm_start, HPAGE_PMD_SIZE),
@@ -103,19 +72,45 @@ unsigned int xhp_hot_sweep(struct mm_struct *mm, unsigned long start,
 		for (; hstart < hend && nr < max; hstart += HPAGE_PMD_SIZE) {
 			pmd_t *pmdp = xhp_find_pmd(mm, hstart);
 
+			(*seen)++;
 			if (!pmdp || !xhp_pmd_table_young(pmdp))
 				continue;
-			out[nr++] = hstart;
+			if (out)
+				out[nr] = hstart;
+			nr++;
 			lo = min(lo, hstart);
 			hi = max(hi, hstart + HPAGE_PMD_SIZE);
 		}
 		if (hstart < hend)
 			addr = hstart;	/* stopped inside this VMA */
+		cond_resched();
 	}
 	*resume = vma ? addr : 0;
 	/* Make the next access walk the tables again, so it sets the bit. */
 	if (nr && xhp_sym.flush_tlb_mm_range)
 		xhp_sym.flush_tlb_mm_range(mm, lo, hi, PAGE_SHIFT, false);
+	return nr;
+}
+
+unsigned int xhp_hot_sweep(struct mm_struct *mm, unsigned long start,
+			   unsigned long *out, unsigned int max,
+			   unsigned long *resume)
+{
+	unsigned int seen, nr = xhp_sweep(mm, start, out, max, resume, &seen);
+
 	atomic_long_add(nr, &xhp_hot_found);
 	return nr;
+}
+
+/*
+ * First visit: clear the bit of every PTE-table PMD in @mm's eligible VMAs
+ * and report nothing. Returns the number of PMD entries looked at.
+ */
+unsigned int xhp_hot_prime(struct mm_struct *mm)
+{
+	unsigned long resume;
+	unsigned int seen;
+
+	xhp_sweep(mm, 0, NULL, UINT_MAX, &resume, &seen);
+	return seen;
 }

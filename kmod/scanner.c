@@ -74,6 +74,26 @@ static bool xhp_flush(struct xhp_scan_state *s, struct vm_area_struct *vma,
 	return dropped;
 }
 
+/*
+ * Judge the range at @addr, trace it and charge it to the round; a range
+ * that fails is counted under its SCAN_* reason. True if it may collapse.
+ */
+static bool xhp_judge_range(struct xhp_scan_state *s,
+			    struct vm_area_struct *vma, unsigned long addr)
+{
+	struct xhp_pmd_verdict v;
+
+	xhp_judge_pmd(s->mm, vma, addr, &v);
+	s->progress += HPAGE_PMD_NR;
+	trace_xhp_scan_pmd(s->mm, addr, v.result, xhp_result_name(v.result),
+			   v.none_or_zero, v.swap, v.shared, v.referenced,
+			   v.writable);
+	if (v.result == XHP_SCAN_SUCCEED)
+		return true;
+	xhp_result_count(v.result);
+	return false;
+}
+
 static void xhp_skip_vma(struct xhp_scan_state *s, struct vm_area_struct *vma)
 {
 	/* An anon VMA big enough for a THP but not allowed one: say why. */
@@ -95,7 +115,6 @@ static bool xhp_scan_vma(struct xhp_scan_state *s, struct vm_area_struct *vma,
 				   s->address);
 	unsigned long hend = ALIGN_DOWN(vma->vm_end, HPAGE_PMD_SIZE);
 	struct xhp_batch b = { .nr = 0 };
-	struct xhp_pmd_verdict v;
 	unsigned long addr;
 
 	if (hstart >= hend) {
@@ -114,13 +133,7 @@ static bool xhp_scan_vma(struct xhp_scan_state *s, struct vm_area_struct *vma,
 				return false;
 			continue;
 		}
-		xhp_judge_pmd(s->mm, vma, addr, &v);
-		s->progress += HPAGE_PMD_NR;
-		trace_xhp_scan_pmd(s->mm, addr, v.result,
-				   xhp_result_name(v.result), v.none_or_zero,
-				   v.swap, v.shared, v.referenced, v.writable);
-		if (v.result != XHP_SCAN_SUCCEED) {
-			xhp_result_count(v.result);
+		if (!xhp_judge_range(s, vma, addr)) {
 			s->address = addr + HPAGE_PMD_SIZE;
 			if (xhp_flush(s, vma, &b))
 				return false;
@@ -187,7 +200,6 @@ static void xhp_scan_hot_ranges(struct xhp_scan_state *s,
 {
 	struct vm_area_struct *vma, *bvma = NULL;
 	struct xhp_batch b = { .nr = 0 };
-	struct xhp_pmd_verdict v;
 	unsigned int i;
 
 	for (i = 0; i < nr && !s->alloc_failed && !xhp_should_stop(); i++) {
@@ -198,15 +210,8 @@ static void xhp_scan_hot_ranges(struct xhp_scan_state *s,
 		    addr + HPAGE_PMD_SIZE > vma->vm_end ||
 		    !xhp_vma_eligible(vma) || xhp_backoff_active(s->mm, addr))
 			continue;
-		xhp_judge_pmd(s->mm, vma, addr, &v);
-		s->progress += HPAGE_PMD_NR;
-		trace_xhp_scan_pmd(s->mm, addr, v.result,
-				   xhp_result_name(v.result), v.none_or_zero,
-				   v.swap, v.shared, v.referenced, v.writable);
-		if (v.result != XHP_SCAN_SUCCEED) {
-			xhp_result_count(v.result);
+		if (!xhp_judge_range(s, vma, addr))
 			continue;
-		}
 		/* Neighbours in one VMA go to the engine together. */
 		if (b.nr && (bvma != vma || b.nr == XHP_BATCH_MAX ||
 			     b.start + b.nr * HPAGE_PMD_SIZE != addr))

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "kselftest.h"
+#include "xhp_test.h"
 
 #ifndef MADV_COLLAPSE
 #define MADV_COLLAPSE 25
@@ -28,47 +29,19 @@
 #define NATIVE_ENABLED "/sys/kernel/mm/transparent_hugepage/enabled"
 #define PMD_SIZE_ (2UL << 20)
 
-static int write_file(const char *path, const char *val)
-{
-	int fd = open(path, O_WRONLY);
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	n = write(fd, val, strlen(val));
-	n = n < 0 ? -errno : 0;
-	close(fd);
-	return n;
-}
-
-static int read_file(const char *path, char *buf, size_t len)
-{
-	int fd = open(path, O_RDONLY);
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, len - 1);
-	close(fd);
-	if (n < 0)
-		return -errno;
-	buf[n] = '\0';
-	return 0;
-}
-
 static long long counter(const char *event, const char *file)
 {
 	char path[256], buf[64];
 
 	snprintf(path, sizeof(path), EVENTS "/%s/%s", event, file);
-	if (read_file(path, buf, sizeof(buf)))
+	if (xhp_read_str(path, buf, sizeof(buf)))
 		ksft_exit_fail_msg("cannot read %s\n", path);
 	return atoll(buf);
 }
 
 static void reset(void)
 {
-	if (write_file(EVENTS "/reset", "1"))
+	if (xhp_write_str(EVENTS "/reset", "1"))
 		ksft_exit_fail_msg("cannot reset counters\n");
 }
 
@@ -252,7 +225,7 @@ static void test_huge_fault(void)
 	struct thp t;
 
 	open_br = close_br = NULL;
-	if (!read_file(NATIVE_ENABLED, saved, sizeof(saved)))
+	if (!xhp_read_str(NATIVE_ENABLED, saved, sizeof(saved)))
 		open_br = strchr(saved, '[');
 	if (open_br)
 		close_br = strchr(open_br, ']');
@@ -265,12 +238,12 @@ static void test_huge_fault(void)
 		     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	t.huge = (char *)(((uintptr_t)t.map + PMD_SIZE_ - 1) &
 			  ~(PMD_SIZE_ - 1));
-	write_file(NATIVE_ENABLED, "always");
+	xhp_write_str(NATIVE_ENABLED, "always");
 	reset();
 	t.huge[0] = 1;
 	count = counter("huge_fault", "count");
 	fallback = counter("huge_fault", "fallback");
-	write_file(NATIVE_ENABLED, open_br + 1);
+	xhp_write_str(NATIVE_ENABLED, open_br + 1);
 	munmap(t.map, 2 * PMD_SIZE_);
 	ksft_print_msg("huge_fault: count=%lld fallback=%lld\n", count,
 		       fallback);
@@ -294,7 +267,7 @@ static void test_deferred_split(void)
 	}
 	munmap(t.huge, 4096);
 	reset();
-	if (write_file("/proc/sys/vm/drop_caches", "2")) {
+	if (xhp_write_str("/proc/sys/vm/drop_caches", "2")) {
 		ksft_test_result_skip("deferred_split: no drop_caches\n");
 		drop_thp(&t);
 		return;
@@ -322,9 +295,9 @@ static void test_khugepaged(void)
 	struct thp t;
 	int i;
 
-	if (read_file(NATIVE_ENABLED, saved_native, sizeof(saved_native)) ||
-	    read_file(kd, saved_sleep, sizeof(saved_sleep)) ||
-	    read_file(ours, saved_ours, sizeof(saved_ours))) {
+	if (xhp_read_str(NATIVE_ENABLED, saved_native, sizeof(saved_native)) ||
+	    xhp_read_str(kd, saved_sleep, sizeof(saved_sleep)) ||
+	    xhp_read_str(ours, saved_ours, sizeof(saved_ours))) {
 		ksft_test_result_skip("collapse_khugepaged: no native knobs\n");
 		return;
 	}
@@ -332,9 +305,9 @@ static void test_khugepaged(void)
 		     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	t.huge = (char *)(((uintptr_t)t.map + PMD_SIZE_ - 1) &
 			  ~(PMD_SIZE_ - 1));
-	write_file(ours, "never");
-	write_file(kd, "100");
-	write_file(NATIVE_ENABLED, "madvise");
+	xhp_write_str(ours, "never");
+	xhp_write_str(kd, "100");
+	xhp_write_str(NATIVE_ENABLED, "madvise");
 	memset(t.huge, 1, PMD_SIZE_);		/* small pages: no advice yet */
 	reset();
 	madvise(t.map, 3 * PMD_SIZE_, MADV_HUGEPAGE);	/* tells khugepaged */
@@ -348,15 +321,15 @@ static void test_khugepaged(void)
 	/* Put back the bracketed choices. */
 	for (b = saved_native; (b = strchr(b, '[')) && (e = strchr(b, ']'));) {
 		*e = '\0';
-		write_file(NATIVE_ENABLED, b + 1);
+		xhp_write_str(NATIVE_ENABLED, b + 1);
 		break;
 	}
 	for (b = saved_ours; (b = strchr(b, '[')) && (e = strchr(b, ']'));) {
 		*e = '\0';
-		write_file(ours, b + 1);
+		xhp_write_str(ours, b + 1);
 		break;
 	}
-	write_file(kd, saved_sleep);
+	xhp_write_str(kd, saved_sleep);
 	munmap(t.map, 3 * PMD_SIZE_);
 	ksft_test_result(by_khugepaged >= 1, "collapse_khugepaged\n");
 }
@@ -368,17 +341,17 @@ static void test_enabled_knob(void)
 	long long off_count, on_count;
 	bool rejected;
 
-	rejected = write_file(EVENTS "/enabled", "2") == -EINVAL &&
-		   !read_file(EVENTS "/enabled", buf, sizeof(buf)) &&
+	rejected = xhp_write_str(EVENTS "/enabled", "2") == -EINVAL &&
+		   !xhp_read_str(EVENTS "/enabled", buf, sizeof(buf)) &&
 		   atoi(buf) == 1;
 	ksft_test_result(rejected, "events_enabled_rejects_bad_input\n");
 
-	if (write_file(EVENTS "/enabled", "0")) {
+	if (xhp_write_str(EVENTS "/enabled", "0")) {
 		ksft_test_result_fail("events_enabled_0_stops\n");
 		return;
 	}
 	if (!make_thp(&t)) {
-		write_file(EVENTS "/enabled", "1");
+		xhp_write_str(EVENTS "/enabled", "1");
 		ksft_test_result_fail("events_enabled_0_stops: no THP\n");
 		return;
 	}
@@ -389,7 +362,7 @@ static void test_enabled_knob(void)
 	drop_thp(&t);
 	ksft_test_result(off_count == 0, "events_enabled_0_stops\n");
 
-	if (write_file(EVENTS "/enabled", "1") || !make_thp(&t)) {
+	if (xhp_write_str(EVENTS "/enabled", "1") || !make_thp(&t)) {
 		ksft_test_result_fail("events_enabled_1_resumes\n");
 		return;
 	}
@@ -407,7 +380,7 @@ int main(void)
 	ksft_print_header();
 	if (access(EVENTS "/enabled", W_OK))
 		ksft_exit_skip("xhugepaged not loaded or not root\n");
-	if (write_file(EVENTS "/enabled", "1"))
+	if (xhp_write_str(EVENTS "/enabled", "1"))
 		ksft_exit_fail_msg("cannot enable events\n");
 	ksft_set_plan(13);
 

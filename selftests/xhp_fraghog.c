@@ -22,33 +22,12 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "xhp_test.h"
+
 #define MB (1UL << 20)
 #define PMD_SZ (2UL << 20)
 #define CHUNK (16 * MB)
 #define MAX_CHUNKS 4096
-
-static long huge_kb(const void *addr)
-{
-	unsigned long s, e, a = (uintptr_t)addr;
-	char line[512];
-	bool in = false;
-	long kb = 0;
-	FILE *f = fopen("/proc/self/smaps", "r");
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "%lx-%lx ", &s, &e) == 2 &&
-		    strchr(line, '-') < strchr(line, ' ')) {
-			in = a >= s && a < e;
-			continue;
-		}
-		if (in && sscanf(line, "AnonHugePages: %ld kB", &kb) == 1)
-			break;
-	}
-	fclose(f);
-	return kb;
-}
 
 static long vmstat(const char *key)
 {
@@ -161,7 +140,7 @@ int main(int argc, char **argv)
 
 	while (fgets(cmd, sizeof(cmd), stdin)) {
 		if (!strncmp(cmd, "huge", 4)) {
-			printf("huge %ld\n", huge_kb(target));
+			printf("huge %ld\n", xhp_vma_anon_huge_kb(target));
 		} else if (!strncmp(cmd, "release", 7)) {
 			for (i = 0; i < n; i++)
 				munmap(chunks[i], CHUNK);

@@ -21,6 +21,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "xhp_test.h"
+
 #define PMD_SZ (2UL << 20)
 #define MB (1UL << 20)
 
@@ -30,30 +32,6 @@ static double now_s(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-/* AnonHugePages of the VMA holding @addr, from /proc/self/smaps. */
-static long huge_kb(const void *addr)
-{
-	unsigned long s, e, a = (uintptr_t)addr;
-	char line[512];
-	bool in = false;
-	long kb = 0;
-	FILE *f = fopen("/proc/self/smaps", "r");
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "%lx-%lx ", &s, &e) == 2 &&
-		    strchr(line, '-') < strchr(line, ' ')) {
-			in = a >= s && a < e;
-			continue;
-		}
-		if (in && sscanf(line, "AnonHugePages: %ld kB", &kb) == 1)
-			break;
-	}
-	fclose(f);
-	return kb;
 }
 
 int main(int argc, char **argv)
@@ -104,8 +82,8 @@ int main(int argc, char **argv)
 				hot[off]++;
 			usleep(20000);
 		}
-		hot_kb = huge_kb(hot);
-		cold_kb = huge_kb(cold);
+		hot_kb = xhp_vma_anon_huge_kb(hot);
+		cold_kb = xhp_vma_anon_huge_kb(cold);
 		if (hot_at < 0 && hot_kb == hot_mb * 1024) {
 			hot_at = now_s() - t0;
 			printf("hot_huge %.1f %ld\n", hot_at, cold_kb);

@@ -183,34 +183,9 @@ static bool intact(struct area *a, size_t from, size_t to, int seed)
 	return intact2(a, from, to, seed, seed);
 }
 
-/* AnonHugePages of the VMA holding addr, in kB; -1 if not found. */
-static long vma_anon_huge_kb(const void *addr)
-{
-	unsigned long start, end, target = (uintptr_t)addr;
-	char line[512];
-	bool in = false;
-	long kb = -1;
-	FILE *f;
-
-	f = fopen("/proc/self/smaps", "r");
-	if (!f)
-		ksft_exit_fail_msg("smaps: %s\n", strerror(errno));
-	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "%lx-%lx ", &start, &end) == 2 &&
-		    strchr(line, '-') < strchr(line, ' ')) {
-			in = target >= start && target < end;
-			continue;
-		}
-		if (in && sscanf(line, "AnonHugePages: %ld kB", &kb) == 1)
-			break;
-	}
-	fclose(f);
-	return kb;
-}
-
 static bool area_huge(struct area *a)
 {
-	return vma_anon_huge_kb(a->p) >= a->nr * (long)(PMD_SZ >> 10);
+	return xhp_vma_anon_huge_kb(a->p) >= a->nr * (long)(PMD_SZ >> 10);
 }
 
 static bool page_swapped(const void *addr)
@@ -417,7 +392,7 @@ static bool split_pmd(struct area *a)
 {
 	mprotect(a->p, page_sz, PROT_READ);
 	mprotect(a->p, page_sz, PROT_READ | PROT_WRITE);
-	return vma_anon_huge_kb(a->p) == 0;
+	return xhp_vma_anon_huge_kb(a->p) == 0;
 }
 
 static void collapse_single_pte_entry_compound(void)
@@ -430,7 +405,7 @@ static void collapse_single_pte_entry_compound(void)
 	ok = fault_thp(&a, 11);
 	/* Unmap all but the first subpage: one PTE maps the THP. */
 	madvise(a.p + page_sz, PMD_SZ - page_sz, MADV_DONTNEED);
-	ok = ok && vma_anon_huge_kb(a.p) == 0;
+	ok = ok && xhp_vma_anon_huge_kb(a.p) == 0;
 	huge = run_scanner(&a, "madvise", true, &ms);
 	ok = ok && huge && intact(&a, 0, 1, 11);
 	verdict("collapse_single_pte_entry_compound", ok, c0, 1, ms);
@@ -481,7 +456,7 @@ static void collapse_compound_extreme(void)
 	for (i = 0; i < NR_PTES && ok; i++) {
 		madvise(base, PMD_SZ, MADV_HUGEPAGE);
 		memset(base, 1, PMD_SZ);
-		ok = vma_anon_huge_kb(base) >= (long)(PMD_SZ >> 10);
+		ok = xhp_vma_anon_huge_kb(base) >= (long)(PMD_SZ >> 10);
 		if (!ok)
 			ksft_print_msg("step %d: the fault made no THP\n", i);
 		/* Same flags again: one VMA with the gathered pages. */
@@ -503,7 +478,7 @@ static void collapse_compound_extreme(void)
 	a.nr = 1;
 	fill(&a, 0, NR_PTES, 17);
 	madvise(a.p, PMD_SZ, MADV_HUGEPAGE);
-	ok = ok && vma_anon_huge_kb(a.p) == 0;
+	ok = ok && xhp_vma_anon_huge_kb(a.p) == 0;
 	huge = run_scanner(&a, "madvise", true, &ms);
 	ok = ok && huge && intact(&a, 0, NR_PTES, 17);
 	verdict("collapse_compound_extreme", ok, c0, 1, ms);
@@ -565,7 +540,7 @@ static void collapse_fork(void)
 	ok = child_wait(pid, fds[0], &ms);
 	if (!ok)
 		ksft_print_msg("collapse_fork: the child's range did not collapse intact\n");
-	if (vma_anon_huge_kb(a.p) != 0 || !intact(&a, 0, 1, 19)) {
+	if (xhp_vma_anon_huge_kb(a.p) != 0 || !intact(&a, 0, 1, 19)) {
 		ksft_print_msg("collapse_fork: the parent's page changed\n");
 		ok = false;
 	}

@@ -15,8 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static const char collapsed_file[] =
-	"/sys/kernel/mm/xhugepaged/khugepaged/pages_collapsed";
+#include "xhp_test.h"
 
 static long now_ms(void)
 {
@@ -26,22 +25,9 @@ static long now_ms(void)
 	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static unsigned long read_collapsed(void)
-{
-	unsigned long v = 0;
-	FILE *f = fopen(collapsed_file, "r");
-
-	if (f) {
-		if (fscanf(f, "%lu", &v) != 1)
-			v = 0;
-		fclose(f);
-	}
-	return v;
-}
-
 int main(int argc, char **argv)
 {
-	long worst_rm = 0, worst_ins = 0, t0, ms, rm_ms;
+	long worst_rm = 0, worst_ins = 0, t0, ms, rm_ms, v;
 	unsigned long collapsed = 0;
 	char params[1024] = "";
 	int cycles, gap_ms, i, done = 0, fd;
@@ -60,7 +46,8 @@ int main(int argc, char **argv)
 	}
 	for (i = 0; i < cycles; i++) {
 		usleep(gap_ms * 1000);
-		collapsed += read_collapsed();
+		v = xhp_read_num(XHP_DIR "/khugepaged/pages_collapsed");
+		collapsed += v > 0 ? v : 0;
 		t0 = now_ms();
 		if (syscall(SYS_delete_module, "xhugepaged", O_NONBLOCK)) {
 			perror("delete_module");

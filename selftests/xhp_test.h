@@ -3,6 +3,8 @@
 #ifndef XHP_TEST_H
 #define XHP_TEST_H
 
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,6 +64,30 @@ static inline int xhp_write_num(const char *path, unsigned long v)
 
 	snprintf(buf, sizeof(buf), "%lu", v);
 	return xhp_write_str(path, buf);
+}
+
+/* AnonHugePages of the VMA holding @addr, in kB; -1 if not found. */
+static inline long xhp_vma_anon_huge_kb(const void *addr)
+{
+	unsigned long start, end, target = (uintptr_t)addr;
+	char line[512];
+	bool in = false;
+	long kb = -1;
+	FILE *f = fopen("/proc/self/smaps", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%lx-%lx ", &start, &end) == 2 &&
+		    strchr(line, '-') < strchr(line, ' ')) {
+			in = target >= start && target < end;
+			continue;
+		}
+		if (in && sscanf(line, "AnonHugePages: %ld kB", &kb) == 1)
+			break;
+	}
+	fclose(f);
+	return kb;
 }
 
 #endif

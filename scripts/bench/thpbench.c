@@ -33,6 +33,8 @@
 #include <sys/mman.h>
 #include <sys/wait.h>
 
+#include "xhp_test.h"	/* selftests/: the smaps reader */
+
 #ifndef MADV_COLLAPSE
 #define MADV_COLLAPSE 25
 #endif
@@ -87,29 +89,6 @@ static void fault(char *p, size_t len, int pct)
 }
 
 /* AnonHugePages (kB) of the VMA at addr in /proc/self/smaps. */
-static long huge_kb(const void *addr)
-{
-	unsigned long s, e, a = (uintptr_t)addr;
-	char line[512];
-	bool in = false;
-	long kb = 0;
-	FILE *f = fopen("/proc/self/smaps", "r");
-
-	if (!f)
-		return 0;
-	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "%lx-%lx ", &s, &e) == 2 &&
-		    strchr(line, '-') < strchr(line, ' ')) {
-			in = a >= s && a < e;
-			continue;
-		}
-		if (in && sscanf(line, "AnonHugePages: %ld kB", &kb) == 1)
-			break;
-	}
-	fclose(f);
-	return kb;
-}
-
 struct hot_state {
 	volatile long hot_kb, cold_kb;
 	volatile int ready;
@@ -141,8 +120,8 @@ static int hotset(int procs, long cold_mb, long hot_mb, int timeout)
 				for (off = 0; off < hot_mb * MB; off += page_sz)
 					hot[off]++;
 				if (++k % 4 == 0) {
-					st[i].hot_kb = huge_kb(hot);
-					st[i].cold_kb = huge_kb(cold);
+					st[i].hot_kb = xhp_vma_anon_huge_kb(hot);
+					st[i].cold_kb = xhp_vma_anon_huge_kb(cold);
 				}
 				usleep(20000);
 			}
