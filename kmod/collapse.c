@@ -6,8 +6,8 @@
  * itself. Neighbouring PMDs that passed judgement go in one call, which
  * amortises the engine's lru_add_drain_all().
  *
- * The engine reports one errno for the whole range; a kretprobe on
- * hpage_collapse_scan_pmd() (optional) recovers the SCAN_* result of each
+ * The engine reports one errno for the whole range; its tracepoint
+ * mm_khugepaged_scan_pmd (optional hook) gives the SCAN_* result of each
  * PMD for calls made by our own thread.
  */
 #include <linux/kernel.h>
@@ -24,32 +24,24 @@
 /* Only the scanner thread writes this, and only the scanner's calls hit it. */
 static struct {
 	struct task_struct *task;
-	unsigned long start;
-	unsigned int nr;
+	unsigned int nr, seen;
 	int result[XHP_BATCH_MAX];
 } xhp_engine;
 
-int xhp_hook_scan_pmd_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
+/*
+ * Tracepoint mm_khugepaged_scan_pmd: hpage_collapse_scan_pmd() emits it once
+ * per call, on its way out, with the range's final SCAN_* result. Within one
+ * madvise_collapse() call the engine visits our ranges in address order and
+ * stops early rather than skip one, so the Nth event is the Nth range.
+ */
+void xhp_hook_scan_pmd_result(void *data, struct mm_struct *mm,
+			      struct page *page, bool writable, int referenced,
+			      int none_or_zero, int status, int unmapped)
 {
-	struct xhp_scan_pmd_data *d = (void *)ri->data;
-
 	if (current != READ_ONCE(xhp_engine.task))
-		return 1;	/* not ours: skip the return handler */
-	d->address = regs->dx;	/* hpage_collapse_scan_pmd(mm, vma, address, ...) */
-	return 0;
-}
-
-int xhp_hook_scan_pmd_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
-{
-	struct xhp_scan_pmd_data *d = (void *)ri->data;
-	unsigned long idx;
-
-	if (d->address < xhp_engine.start)
-		return 0;
-	idx = (d->address - xhp_engine.start) >> HPAGE_PMD_SHIFT;
-	if (idx < xhp_engine.nr)
-		xhp_engine.result[idx] = regs_return_value(regs);
-	return 0;
+		return;
+	if (xhp_engine.seen < xhp_engine.nr)
+		xhp_engine.result[xhp_engine.seen++] = status;
 }
 
 /* madvise_collapse_errno() in reverse, for when the kretprobe is absent. */
@@ -105,8 +97,8 @@ unsigned int xhp_collapse_batch(struct mm_struct *mm,
 		return 0;
 	}
 
-	xhp_engine.start = b->start;
 	xhp_engine.nr = b->nr;
+	xhp_engine.seen = 0;
 	for (i = 0; i < b->nr; i++)
 		xhp_engine.result[i] = -1;
 	WRITE_ONCE(xhp_engine.task, current);

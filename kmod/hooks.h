@@ -16,11 +16,9 @@ void xhp_hook_fork(void *data, struct task_struct *parent,
 int xhp_hook_split_pmd(struct kprobe *kp, struct pt_regs *regs);
 
 /* collapse.c: the engine's per-PMD result, for our own calls */
-int xhp_hook_scan_pmd_entry(struct kretprobe_instance *ri, struct pt_regs *regs);
-int xhp_hook_scan_pmd_ret(struct kretprobe_instance *ri, struct pt_regs *regs);
-struct xhp_scan_pmd_data {
-	unsigned long address;
-};
+void xhp_hook_scan_pmd_result(void *data, struct mm_struct *mm,
+			      struct page *page, bool writable, int referenced,
+			      int none_or_zero, int status, int unmapped);
 
 /* events.c: the kernel's own split and collapse paths, all kretprobes */
 struct xhp_event_call {

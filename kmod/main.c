@@ -49,7 +49,7 @@ static int __init xhp_init(void)
 sysfs_exit:
 	xhp_sysfs_exit();
 probes_remove:
-	xhp_probes_remove();
+	xhp_probes_remove(NULL);
 registry_exit:
 	xhp_registry_exit();
 	return err;
@@ -57,22 +57,30 @@ registry_exit:
 
 static void __exit xhp_exit(void)
 {
-	u64 start = ktime_get_ns(), stop_ns, total;
+	u64 start = ktime_get_ns(), stop_ns, hooks_ns, total;
+	struct xhp_probes_timing pt;
 
 	/* The scanner winds down while the hooks come off: both are slow. */
 	xhp_scanner_request_stop();
 	xhp_sysfs_exit();
-	xhp_probes_remove();
+	hooks_ns = ktime_get_ns();
+	xhp_probes_remove(&pt);
+	hooks_ns = ktime_get_ns() - hooks_ns;
 	stop_ns = xhp_scanner_stop();
 	xhp_registry_exit();
 	total = ktime_get_ns() - start;
 	/*
 	 * Tests read this line: how long the scanner took to stop, and the
-	 * rest of the exit (the two add up to its whole time).
+	 * rest of the exit (the two add up to its whole time); the hooks'
+	 * removal, which overlaps the scanner's stop, is part of one or both.
 	 */
-	pr_info("unloaded: scanner stopped in %llu ms, teardown %llu ms\n",
+	pr_info("unloaded: scanner stopped in %llu ms, teardown %llu ms, hooks off in %llu ms (kprobes %llu, kretprobes %llu), scanner was in %s\n",
 		div_u64(stop_ns, NSEC_PER_MSEC),
-		div_u64(total - min(stop_ns, total), NSEC_PER_MSEC));
+		div_u64(total - min(stop_ns, total), NSEC_PER_MSEC),
+		div_u64(hooks_ns, NSEC_PER_MSEC),
+		div_u64(pt.kprobes_ns, NSEC_PER_MSEC),
+		div_u64(pt.kretprobes_ns, NSEC_PER_MSEC),
+		xhp_scanner_stop_point());
 }
 
 module_init(xhp_init);

@@ -16,6 +16,7 @@
 #include <linux/string.h>
 #include <linux/sysfs.h>
 #include <linux/mutex.h>
+#include <linux/ktime.h>
 
 #include "xhugepaged.h"
 #include "events.h"
@@ -43,9 +44,6 @@ struct xhp_probe {
 
 #define KPROBE(n, sym, req, h) \
 	{ .name = n, .symbol = sym, .kind = XHP_KPROBE, .required = req, .pre = h }
-#define KRETPROBE(n, sym, req, e, r, sz) \
-	{ .name = n, .symbol = sym, .kind = XHP_KRETPROBE, .required = req, \
-	  .entry = e, .ret = r, .data_size = sz }
 /* Observability: optional kretprobes that time a kernel function. */
 #define EVENT(n, sym, e, r) \
 	{ .name = n, .symbol = sym, .kind = XHP_KRETPROBE, .required = false, \
@@ -62,10 +60,12 @@ static struct xhp_probe xhp_probes[] = {
 	KPROBE("mm_exit", XHP_EXIT_MMAP_SYMBOL, false, xhp_hook_exit_mmap),
 	/* Splits soon after our collapses: anti-thrash backoff. */
 	KPROBE("split_backoff", "__split_huge_pmd", false, xhp_hook_split_pmd),
-	/* Per-PMD results of our own collapses. */
-	KRETPROBE("collapse_result", "hpage_collapse_scan_pmd", false,
-		  xhp_hook_scan_pmd_entry, xhp_hook_scan_pmd_ret,
-		  sizeof(struct xhp_scan_pmd_data)),
+	/*
+	 * Per-PMD results of our own collapses: a tracepoint, not a
+	 * kretprobe, as each ftrace-based probe costs rmmod a code patch.
+	 */
+	TPPROBE("collapse_result", "mm_khugepaged_scan_pmd", false,
+		xhp_hook_scan_pmd_result),
 	/*
 	 * The kernel's split and collapse paths (events.c). PMD splits are
 	 * caught in split_huge_pmd_locked(), where __split_huge_pmd() and
@@ -148,14 +148,19 @@ static void xhp_probe_remove(struct xhp_probe *p)
 
 /*
  * Unregister in batches: unregister_kprobes() and unregister_kretprobes()
- * wait for one RCU grace period per call, not per probe, which keeps rmmod
- * well under a second even under TCG.
+ * wait for one RCU grace period per call, not per probe. Tracepoint probes
+ * go first: our tracepoints are not faultable, so their probes run under
+ * rcu_read_lock_sched() and the kprobe batches' grace periods that follow
+ * also cover them; only without those do we wait for them ourselves. Each
+ * grace period can be held up by a preempted reader, so fewer is better.
+ * @t, if not NULL, gets how long each kind took.
  */
-void xhp_probes_remove(void)
+void xhp_probes_remove(struct xhp_probes_timing *t)
 {
 	struct kretprobe *krps[ARRAY_SIZE(xhp_probes)];
 	struct kprobe *kps[ARRAY_SIZE(xhp_probes)];
 	int i, nkp = 0, nkrp = 0, ntp = 0;
+	u64 t0;
 
 	for (i = ARRAY_SIZE(xhp_probes) - 1; i >= 0; i--) {
 		struct xhp_probe *p = &xhp_probes[i];
@@ -176,12 +181,18 @@ void xhp_probes_remove(void)
 		}
 		p->live = false;
 	}
+	t0 = ktime_get_ns();
 	if (nkp)
 		unregister_kprobes(kps, nkp);
+	if (t)
+		t->kprobes_ns = ktime_get_ns() - t0;
+	t0 = ktime_get_ns();
 	if (nkrp)
 		unregister_kretprobes(krps, nkrp);
+	if (t)
+		t->kretprobes_ns = ktime_get_ns() - t0;
 	/* No tracepoint probe of ours may still be running after this. */
-	if (ntp)
+	if (ntp && !nkp && !nkrp)
 		tracepoint_synchronize_unregister();
 }
 
@@ -199,7 +210,7 @@ int xhp_probes_install(void)
 		if (p->required) {
 			pr_err("cannot install required hook %s on %s: %d\n",
 			       p->name, p->symbol, p->err);
-			xhp_probes_remove();
+			xhp_probes_remove(NULL);
 			return p->err;
 		}
 		pr_info("optional hook %s on %s unavailable (%d); skipped\n",

@@ -215,7 +215,12 @@ bool xhp_registry_cursor_put(int c, struct mm_struct *mm,
 		}
 	}
 	spin_unlock(&xhp_reg_lock);
-	mmput(mm);
+	/*
+	 * If the process exited meanwhile, ours is the last mm_users and the
+	 * put tears the whole address space down: leave that to a worker, so
+	 * the scanner (and an rmmod waiting on it) never pays for it.
+	 */
+	mmput_async(mm);
 	return wrapped;
 }
 

@@ -28,6 +28,21 @@ static atomic_t xhp_kicked = ATOMIC_INIT(0);
 static bool xhp_stopping;
 static u64 xhp_stop_requested_ns, xhp_stopped_ns;
 
+/* What the scanner is doing, so a slow stop can say what it waited for. */
+enum xhp_scanner_at {
+	XHP_AT_SLEEP, XHP_AT_DRAIN, XHP_AT_WALK, XHP_AT_ENGINE, XHP_AT_NR
+};
+static const char * const xhp_at_names[XHP_AT_NR] = {
+	[XHP_AT_SLEEP] = "sleep", [XHP_AT_DRAIN] = "lru drain",
+	[XHP_AT_WALK] = "page-table walk", [XHP_AT_ENGINE] = "collapse engine",
+};
+static enum xhp_scanner_at xhp_at, xhp_at_stop_request;
+
+static void xhp_scanner_at(enum xhp_scanner_at at)
+{
+	WRITE_ONCE(xhp_at, at);
+}
+
 static bool xhp_should_stop(void)
 {
 	return READ_ONCE(xhp_stopping) || kthread_should_stop();
@@ -67,7 +82,9 @@ static bool xhp_flush(struct xhp_scan_state *s, struct vm_area_struct *vma,
 
 	if (!b->nr)
 		return false;
+	xhp_scanner_at(XHP_AT_ENGINE);
 	xhp_collapse_batch(s->mm, vma, b, &dropped, &alloc_failed);
+	xhp_scanner_at(XHP_AT_WALK);
 	b->nr = 0;
 	if (alloc_failed)
 		s->alloc_failed = true;
@@ -278,8 +295,10 @@ static void xhp_do_scan(void)
 	bool alloc_failed = false, wrapped, waited = false;
 
 	/* Pages still in per-CPU LRU batches would be judged not-on-LRU. */
+	xhp_scanner_at(XHP_AT_DRAIN);
 	if (xhp_sym.lru_add_drain_all)
 		xhp_sym.lru_add_drain_all();
+	xhp_scanner_at(XHP_AT_WALK);
 
 	/* Hot ranges first, but leave a quarter for FIFO: cold ones too. */
 	if (READ_ONCE(xhp_knobs.scan_order) == XHP_ORDER_HOT)
@@ -324,6 +343,7 @@ static int xhp_thread_fn(void *unused)
 			continue;
 		}
 		xhp_do_scan();
+		xhp_scanner_at(XHP_AT_SLEEP);
 		xhp_sleep(READ_ONCE(xhp_knobs.scan_sleep_millisecs));
 	}
 	WRITE_ONCE(xhp_stopped_ns, ktime_get_ns());
@@ -359,6 +379,7 @@ void xhp_scanner_request_stop(void)
 	 */
 	set_user_nice(xhp_thread, 0);
 	xhp_stop_requested_ns = ktime_get_ns();
+	xhp_at_stop_request = READ_ONCE(xhp_at);
 	WRITE_ONCE(xhp_stopping, true);
 	wake_up_interruptible(&xhp_wait);
 }
@@ -376,4 +397,10 @@ u64 xhp_scanner_stop(void)
 	xhp_thread = NULL;
 	stopped = READ_ONCE(xhp_stopped_ns) ?: ktime_get_ns();
 	return stopped - xhp_stop_requested_ns;
+}
+
+/* Where the scanner was when asked to stop, for the unload message. */
+const char *xhp_scanner_stop_point(void)
+{
+	return xhp_at_names[xhp_at_stop_request];
 }

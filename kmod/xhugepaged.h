@@ -68,6 +68,7 @@ extern struct xhp_scanner_stats xhp_stats;
 int xhp_scanner_start(void);
 void xhp_scanner_request_stop(void);
 u64 xhp_scanner_stop(void);
+const char *xhp_scanner_stop_point(void);
 void xhp_scanner_kick(void);	/* a knob changed: end the current sleep */
 bool xhp_is_scanner(void);	/* is current the scanner thread? */
 
@@ -176,7 +177,10 @@ bool xhp_registry_empty(void);
 
 /* --- kprobe/tracepoint table (probes.c) ---------------------------------- */
 int xhp_probes_install(void);
-void xhp_probes_remove(void);
+struct xhp_probes_timing {
+	u64 kprobes_ns, kretprobes_ns;
+};
+void xhp_probes_remove(struct xhp_probes_timing *t);
 int xhp_probes_sysfs_init(struct kobject *root);
 void xhp_probes_sysfs_exit(void);
 
