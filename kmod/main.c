@@ -57,29 +57,32 @@ registry_exit:
 
 static void __exit xhp_exit(void)
 {
-	u64 start = ktime_get_ns(), stop_ns, hooks_ns, total;
+	u64 start = ktime_get_ns(), stop_ns, total;
 	struct xhp_probes_timing pt;
 
-	/* The scanner winds down while the hooks come off: both are slow. */
+	/*
+	 * The scanner winds down while the hooks come off, the event hooks
+	 * in a worker that the whole rest of the exit overlaps.
+	 */
+	xhp_probes_remove_begin();
 	xhp_scanner_request_stop();
 	xhp_sysfs_exit();
-	hooks_ns = ktime_get_ns();
-	xhp_probes_remove(&pt);
-	hooks_ns = ktime_get_ns() - hooks_ns;
+	xhp_probes_remove_scanner_hooks(&pt);
 	stop_ns = xhp_scanner_stop();
 	xhp_registry_exit();
+	xhp_probes_remove_end(&pt);
 	total = ktime_get_ns() - start;
 	/*
 	 * Tests read this line: how long the scanner took to stop, and the
-	 * rest of the exit (the two add up to its whole time); the hooks'
-	 * removal, which overlaps the scanner's stop, is part of one or both.
+	 * rest of the exit (the two add up to its whole time); then how long
+	 * the scanner's hooks took to come off (while it winds down) and the
+	 * event hooks (in a worker, from the start of the exit).
 	 */
-	pr_info("unloaded: scanner stopped in %llu ms, teardown %llu ms, hooks off in %llu ms (kprobes %llu, kretprobes %llu), scanner was in %s\n",
+	pr_info("unloaded: scanner stopped in %llu ms, teardown %llu ms, scanner hooks off in %llu ms, event hooks off in %llu ms by %s alongside, scanner was in %s\n",
 		div_u64(stop_ns, NSEC_PER_MSEC),
 		div_u64(total - min(stop_ns, total), NSEC_PER_MSEC),
-		div_u64(hooks_ns, NSEC_PER_MSEC),
-		div_u64(pt.kprobes_ns, NSEC_PER_MSEC),
-		div_u64(pt.kretprobes_ns, NSEC_PER_MSEC),
+		div_u64(pt.entry_ns, NSEC_PER_MSEC),
+		div_u64(pt.events_ns, NSEC_PER_MSEC), pt.events_via,
 		xhp_scanner_stop_point());
 }
 

@@ -1,54 +1,91 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Table-driven installation of every kprobe, kretprobe and tracepoint probe
- * xhugepaged uses. A required probe that cannot be installed fails the load
- * with a message naming it; an optional one is skipped with one log line.
+ * Table-driven installation of every probe xhugepaged uses. A required
+ * probe that cannot be installed fails the load with a message naming it;
+ * an optional one is skipped with one log line.
  * /sys/kernel/mm/xhugepaged/hooks/ lists each probe's state.
  *
- * The observability hooks (events.c) can also be turned off and on at run
- * time through events/enabled; the scanner's own hooks stay put.
+ * How each kind is installed is chosen for how fast rmmod can take it off
+ * again (Documentation/reliability.rst): every ftrace-based probe removed
+ * costs a walk of all of ftrace's records and a code patch, so
+ *  - the scanner's entry hooks are breakpoint kprobes just past the
+ *    function's ftrace site (removal: one byte and one IPI each);
+ *  - the observability hooks (events.c) are one fprobe: one ftrace_ops
+ *    for all of them, removed in one patch, in a worker alongside the rest;
+ *    kretprobes, one patch each, where fprobe is not available.
+ * The observability hooks can also be turned off and on at run time
+ * through events/enabled; the scanner's own hooks stay put.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/kernel.h>
+#include <linux/module.h>
 #include <linux/kprobes.h>
+#include <linux/fprobe.h>
 #include <linux/tracepoint.h>
+#include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/sysfs.h>
 #include <linux/mutex.h>
 #include <linux/ktime.h>
+#include <linux/workqueue.h>
+#include <asm/ftrace.h>
 
 #include "xhugepaged.h"
 #include "events.h"
 #include "hooks.h"
 
-enum xhp_probe_kind { XHP_KPROBE, XHP_KRETPROBE, XHP_TRACEPOINT };
+static bool xhp_kretprobe_events;
+module_param_named(kretprobe_events, xhp_kretprobe_events, bool, 0444);
+MODULE_PARM_DESC(kretprobe_events,
+		 "Debug: install the event hooks as kretprobes, as on kernels without fprobe");
+
+enum xhp_probe_kind { XHP_KPROBE, XHP_EVENT, XHP_TRACEPOINT };
+
+/* How a live probe is installed; shown in hooks/. */
+enum xhp_probe_via {
+	XHP_VIA_NONE,
+	XHP_VIA_KPROBE,		/* breakpoint */
+	XHP_VIA_FTRACE_KPROBE,	/* kprobe on the ftrace site */
+	XHP_VIA_FPROBE,		/* member of the events fprobe */
+	XHP_VIA_KRETPROBE,
+	XHP_VIA_TRACEPOINT,
+};
+
+static const char * const xhp_via_names[] = {
+	[XHP_VIA_NONE] = "none",
+	[XHP_VIA_KPROBE] = "kprobe",
+	[XHP_VIA_FTRACE_KPROBE] = "ftrace-kprobe",
+	[XHP_VIA_FPROBE] = "fprobe",
+	[XHP_VIA_KRETPROBE] = "kretprobe",
+	[XHP_VIA_TRACEPOINT] = "tracepoint",
+};
 
 struct xhp_probe {
 	const char *name;		/* file name under hooks/ */
 	const char *symbol;		/* function or tracepoint */
 	enum xhp_probe_kind kind;
 	bool required;
-	bool observe;			/* an events/ hook: events/enabled owns it */
 	kprobe_pre_handler_t pre;
-	kretprobe_handler_t entry, ret;
-	size_t data_size;
+	xhp_event_entry_t entry;
+	xhp_event_ret_t ret;
 	void *tp_probe;
 	/* state */
 	struct kprobe kp;
 	struct kretprobe krp;
 	struct tracepoint *tp;
+	unsigned long ip;		/* an fprobe member's ftrace site */
+	enum xhp_probe_via via;
 	bool live;
 	int err;			/* at load; nonzero: never retried */
 };
 
 #define KPROBE(n, sym, req, h) \
 	{ .name = n, .symbol = sym, .kind = XHP_KPROBE, .required = req, .pre = h }
-/* Observability: optional kretprobes that time a kernel function. */
+/* Observability: optional hooks that time a kernel function. */
 #define EVENT(n, sym, e, r) \
-	{ .name = n, .symbol = sym, .kind = XHP_KRETPROBE, .required = false, \
-	  .observe = true, .entry = e, .ret = r, \
-	  .data_size = sizeof(struct xhp_event_call) }
+	{ .name = n, .symbol = sym, .kind = XHP_EVENT, .required = false, \
+	  .entry = e, .ret = r }
 #define TPPROBE(n, tpname, req, fn) \
 	{ .name = n, .symbol = tpname, .kind = XHP_TRACEPOINT, .required = req, \
 	  .tp_probe = fn }
@@ -60,10 +97,7 @@ static struct xhp_probe xhp_probes[] = {
 	KPROBE("mm_exit", XHP_EXIT_MMAP_SYMBOL, false, xhp_hook_exit_mmap),
 	/* Splits soon after our collapses: anti-thrash backoff. */
 	KPROBE("split_backoff", "__split_huge_pmd", false, xhp_hook_split_pmd),
-	/*
-	 * Per-PMD results of our own collapses: a tracepoint, not a
-	 * kretprobe, as each ftrace-based probe costs rmmod a code patch.
-	 */
+	/* Per-PMD results of our own collapses: the kernel's tracepoint. */
 	TPPROBE("collapse_result", "mm_khugepaged_scan_pmd", false,
 		xhp_hook_scan_pmd_result),
 	/*
@@ -87,8 +121,89 @@ static struct xhp_probe xhp_probes[] = {
 	      xhp_hook_timed_entry, xhp_hook_zap_pmd_ret),
 };
 
-static DEFINE_MUTEX(xhp_events_lock);
-static bool xhp_events_on = true;
+#define for_each_xhp_probe(p) \
+	for (p = xhp_probes; p < xhp_probes + ARRAY_SIZE(xhp_probes); p++)
+
+/*
+ * Calls in flight at once, per event: event functions can sleep (split,
+ * collapse, the shrinker), and a call that finds none free is not counted.
+ */
+#define XHP_EVENT_MAXACTIVE	max(8 * num_possible_cpus(), 64U)
+
+/* --- the scanner's entry hooks ----------------------------------------- */
+
+/*
+ * Where each function's ftrace (__fentry__) site is, as kprobes see it: a
+ * disabled kprobe on each (never armed, so no code patch) says where it
+ * went and whether that is an ftrace site; one grace period removes them
+ * all. p->ip stays 0 where there is none, or if this cannot be found out.
+ */
+static void xhp_find_ftrace_sites(void)
+{
+	struct kprobe *pool, **kps;
+	struct xhp_probe *p;
+	int n = 0;
+
+	pool = kcalloc(ARRAY_SIZE(xhp_probes), sizeof(*pool), GFP_KERNEL);
+	kps = kcalloc(ARRAY_SIZE(xhp_probes), sizeof(*kps), GFP_KERNEL);
+	for_each_xhp_probe(p) {
+		struct kprobe *kp = pool ? &pool[p - xhp_probes] : NULL;
+
+		p->ip = 0;
+		if (!kp || !kps || p->kind == XHP_TRACEPOINT)
+			continue;
+		kp->symbol_name = p->symbol;
+		kp->flags = KPROBE_FLAG_DISABLED;
+		if (register_kprobe(kp))
+			continue;
+		if (kprobe_ftrace(kp))
+			p->ip = (unsigned long)kp->addr;
+		kps[n++] = kp;
+	}
+	if (n)
+		unregister_kprobes(kps, n);
+	kfree(kps);
+	kfree(pool);
+}
+
+/*
+ * Only there so that the kprobe stays a breakpoint: kprobes with a post
+ * handler are never optimized into a jump, whose removal would wait for an
+ * RCU-tasks grace period.
+ */
+static void xhp_kprobe_post(struct kprobe *kp, struct pt_regs *regs,
+			    unsigned long flags)
+{
+}
+
+/*
+ * Just past the ftrace site the arguments are still in their registers,
+ * so the handlers read them as at entry. Where that place cannot be probed,
+ * the kprobe goes on the function itself (ftrace-based).
+ */
+static int xhp_kprobe_install(struct xhp_probe *p)
+{
+	int err;
+
+	if (p->ip) {
+		memset(&p->kp, 0, sizeof(p->kp));
+		p->kp.addr = (kprobe_opcode_t *)(p->ip + MCOUNT_INSN_SIZE);
+		p->kp.pre_handler = p->pre;
+		p->kp.post_handler = xhp_kprobe_post;
+		if (!register_kprobe(&p->kp)) {
+			p->via = XHP_VIA_KPROBE;
+			return 0;
+		}
+	}
+	memset(&p->kp, 0, sizeof(p->kp));
+	p->kp.symbol_name = p->symbol;
+	p->kp.pre_handler = p->pre;
+	err = register_kprobe(&p->kp);
+	if (!err)
+		p->via = kprobe_ftrace(&p->kp) ? XHP_VIA_FTRACE_KPROBE :
+						 XHP_VIA_KPROBE;
+	return err;
+}
 
 static void xhp_find_tp(struct tracepoint *tp, void *priv)
 {
@@ -98,112 +213,308 @@ static void xhp_find_tp(struct tracepoint *tp, void *priv)
 		p->tp = tp;
 }
 
-static int xhp_probe_install(struct xhp_probe *p)
+static int xhp_tracepoint_install(struct xhp_probe *p)
 {
-	switch (p->kind) {
-	case XHP_KPROBE:
-		memset(&p->kp, 0, sizeof(p->kp));
-		p->kp.symbol_name = p->symbol;
-		p->kp.pre_handler = p->pre;
-		return register_kprobe(&p->kp);
-	case XHP_KRETPROBE:
-		memset(&p->krp, 0, sizeof(p->krp));
-		p->krp.kp.symbol_name = p->symbol;
-		p->krp.entry_handler = p->entry;
-		p->krp.handler = p->ret;
-		p->krp.data_size = p->data_size;
-		/* Event hooks' functions can sleep: room for many callers. */
-		p->krp.maxactive = p->observe ? max(8 * num_possible_cpus(), 64U) :
-						2 * num_possible_cpus();
-		return register_kretprobe(&p->krp);
-	case XHP_TRACEPOINT:
-		p->tp = NULL;
-		for_each_kernel_tracepoint(xhp_find_tp, p);
-		if (!p->tp)
-			return -ENOENT;
-		return tracepoint_probe_register(p->tp, p->tp_probe, NULL);
-	}
-	return -EINVAL;
+	int err;
+
+	p->tp = NULL;
+	for_each_kernel_tracepoint(xhp_find_tp, p);
+	if (!p->tp)
+		return -ENOENT;
+	err = tracepoint_probe_register(p->tp, p->tp_probe, NULL);
+	if (!err)
+		p->via = XHP_VIA_TRACEPOINT;
+	return err;
 }
 
-/* One probe, for events/enabled; xhp_probes_remove() batches the rest. */
-static void xhp_probe_remove(struct xhp_probe *p)
+/* --- the observability hooks: one fprobe, or kretprobes ----------------- */
+
+static int xhp_krp_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
-	if (!p->live)
-		return;
-	switch (p->kind) {
-	case XHP_KPROBE:
-		unregister_kprobe(&p->kp);
-		break;
-	case XHP_KRETPROBE:
-		unregister_kretprobe(&p->krp);
-		break;
-	case XHP_TRACEPOINT:
-		tracepoint_probe_unregister(p->tp, p->tp_probe, NULL);
-		tracepoint_synchronize_unregister();
-		break;
+	struct xhp_probe *p = container_of(get_kretprobe(ri), struct xhp_probe,
+					   krp);
+
+	return p->entry(regs, (struct xhp_event_call *)ri->data);
+}
+
+static int xhp_krp_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	struct xhp_probe *p = container_of(get_kretprobe(ri), struct xhp_probe,
+					   krp);
+
+	p->ret(regs, (struct xhp_event_call *)ri->data);
+	return 0;
+}
+
+static int xhp_kretprobe_install(struct xhp_probe *p)
+{
+	int err;
+
+	memset(&p->krp, 0, sizeof(p->krp));
+	p->krp.kp.symbol_name = p->symbol;
+	p->krp.entry_handler = xhp_krp_entry;
+	p->krp.handler = xhp_krp_ret;
+	p->krp.data_size = sizeof(struct xhp_event_call);
+	p->krp.maxactive = XHP_EVENT_MAXACTIVE;
+	err = register_kretprobe(&p->krp);
+	if (!err)
+		p->via = XHP_VIA_KRETPROBE;
+	return err;
+}
+
+#if XHP_HAVE_FPROBE
+static struct fprobe xhp_events_fprobe;
+static bool xhp_events_fprobe_live;
+
+static int xhp_fprobe_entry(struct fprobe *fp, unsigned long ip,
+			    unsigned long ret_ip, struct pt_regs *regs,
+			    void *data)
+{
+	struct xhp_event_call *c = data;
+	struct xhp_probe *p;
+
+	for_each_xhp_probe(p) {
+		if (p->via == XHP_VIA_FPROBE && p->ip == ip) {
+			c->hook = p - xhp_probes;
+			return p->entry(regs, c);
+		}
 	}
-	p->live = false;
+	return 1;
+}
+
+static void xhp_fprobe_exit(struct fprobe *fp, unsigned long ip,
+			    unsigned long ret_ip, struct pt_regs *regs,
+			    void *data)
+{
+	struct xhp_event_call *c = data;
+
+	xhp_probes[c->hook].ret(regs, c);
 }
 
 /*
- * Unregister in batches: unregister_kprobes() and unregister_kretprobes()
- * wait for one RCU grace period per call, not per probe. Tracepoint probes
- * go first: our tracepoints are not faultable, so their probes run under
- * rcu_read_lock_sched() and the kprobe batches' grace periods that follow
- * also cover them; only without those do we wait for them ourselves. Each
- * grace period can be held up by a preempted reader, so fewer is better.
- * @t, if not NULL, gets how long each kind took.
+ * Every event whose ftrace site we find goes into one fprobe. If ftrace
+ * refuses the set, they all fall back to kretprobes.
  */
-void xhp_probes_remove(struct xhp_probes_timing *t)
+static void xhp_events_install_fprobe(void)
+{
+	unsigned long ips[ARRAY_SIZE(xhp_probes)];
+	struct xhp_probe *p;
+	int n = 0, err;
+
+	if (xhp_kretprobe_events || xhp_events_fprobe_live)
+		return;
+	for_each_xhp_probe(p) {
+		if (p->kind != XHP_EVENT || p->err || p->live || !p->ip)
+			continue;
+		ips[n++] = p->ip;
+		p->via = XHP_VIA_FPROBE;	/* before the first hit */
+	}
+	if (!n)
+		return;
+	memset(&xhp_events_fprobe, 0, sizeof(xhp_events_fprobe));
+	xhp_events_fprobe.entry_handler = xhp_fprobe_entry;
+	xhp_events_fprobe.exit_handler = xhp_fprobe_exit;
+	xhp_events_fprobe.entry_data_size = sizeof(struct xhp_event_call);
+	xhp_events_fprobe.nr_maxactive = n * XHP_EVENT_MAXACTIVE;
+	err = register_fprobe_ips(&xhp_events_fprobe, ips, n);
+	if (err)
+		pr_info("event hooks: fprobe refused (%d); using kretprobes\n",
+			err);
+	for_each_xhp_probe(p) {
+		if (p->via != XHP_VIA_FPROBE)
+			continue;
+		if (err)
+			p->via = XHP_VIA_NONE;
+		else
+			p->live = true;
+	}
+	xhp_events_fprobe_live = !err;
+}
+
+/*
+ * unregister_fprobe() fails only if ftrace has shut itself down after an
+ * internal error; the fprobe then stays registered as far as we know, and
+ * is never reused.
+ */
+static void xhp_events_remove_fprobe(void)
+{
+	if (xhp_events_fprobe_live &&
+	    !WARN_ONCE(unregister_fprobe(&xhp_events_fprobe),
+		       "cannot unregister the event hooks' fprobe"))
+		xhp_events_fprobe_live = false;
+}
+#else
+static void xhp_events_install_fprobe(void)
+{
+}
+
+static void xhp_events_remove_fprobe(void)
+{
+}
+#endif
+
+/*
+ * Install every event hook that is not live and did not fail at load.
+ * At load, one that cannot be installed is recorded as missing; later
+ * (events/enabled), returns -EIO if one that was there did not come back.
+ */
+static int xhp_events_install(bool at_load)
+{
+	struct xhp_probe *p;
+	int err = 0;
+
+	xhp_events_install_fprobe();
+	for_each_xhp_probe(p) {
+		int e;
+
+		if (p->kind != XHP_EVENT || p->err || p->live)
+			continue;
+		e = xhp_kretprobe_install(p);
+		p->live = !e;
+		if (!e)
+			continue;
+		if (at_load) {
+			p->err = e;
+			pr_info("optional hook %s on %s unavailable (%d); skipped\n",
+				p->name, p->symbol, e);
+		} else if (!err) {
+			err = -EIO;
+			pr_warn("hook %s on %s did not come back\n", p->name,
+				p->symbol);
+		}
+	}
+	return err;
+}
+
+/* How the live event hooks are installed, for the unload line. */
+static const char *xhp_events_via(void)
+{
+	struct xhp_probe *p;
+
+	for_each_xhp_probe(p)
+		if (p->kind == XHP_EVENT && p->live)
+			return xhp_via_names[p->via];
+	return "none";
+}
+
+/* Every live event hook off; returns when none of their handlers runs. */
+static void xhp_events_remove(void)
 {
 	struct kretprobe *krps[ARRAY_SIZE(xhp_probes)];
-	struct kprobe *kps[ARRAY_SIZE(xhp_probes)];
-	int i, nkp = 0, nkrp = 0, ntp = 0;
-	u64 t0;
+	struct xhp_probe *p;
+	int n = 0;
 
-	for (i = ARRAY_SIZE(xhp_probes) - 1; i >= 0; i--) {
-		struct xhp_probe *p = &xhp_probes[i];
-
-		if (!p->live)
+	xhp_events_remove_fprobe();
+	for_each_xhp_probe(p) {
+		if (p->kind != XHP_EVENT || !p->live)
 			continue;
-		switch (p->kind) {
-		case XHP_KPROBE:
+		if (p->via == XHP_VIA_KRETPROBE)
+			krps[n++] = &p->krp;
+		p->live = false;
+		p->via = XHP_VIA_NONE;
+	}
+	if (n)
+		unregister_kretprobes(krps, n);
+}
+
+static DEFINE_MUTEX(xhp_events_lock);
+static bool xhp_events_on = true;
+static bool xhp_events_closing;		/* unloading: events/enabled refused */
+static u64 xhp_events_off_ns;
+static const char *xhp_events_off_via = "none";
+
+static void xhp_events_off_fn(struct work_struct *work)
+{
+	u64 t0 = ktime_get_ns();
+
+	mutex_lock(&xhp_events_lock);
+	xhp_events_closing = true;
+	xhp_events_off_via = xhp_events_via();
+	xhp_events_remove();
+	mutex_unlock(&xhp_events_lock);
+	xhp_events_off_ns = ktime_get_ns() - t0;
+}
+static DECLARE_WORK(xhp_events_off_work, xhp_events_off_fn);
+
+/* --- all of them -------------------------------------------------------- */
+
+/*
+ * Unloading starts here: the event hooks come off in a worker, as the
+ * fprobe's removal is mostly waiting (RCU-tasks grace periods) that the
+ * rest of the exit overlaps. They touch nothing the exit tears down.
+ */
+void xhp_probes_remove_begin(void)
+{
+	queue_work(system_unbound_wq, &xhp_events_off_work);
+}
+
+/*
+ * The scanner's hooks, in one batch: tracepoint probes first, as our
+ * tracepoints are not faultable, so their probes run under
+ * rcu_read_lock_sched() and the kprobe batch's grace period covers them
+ * too; only without one do we wait for them ourselves.
+ */
+void xhp_probes_remove_scanner_hooks(struct xhp_probes_timing *t)
+{
+	struct kprobe *kps[ARRAY_SIZE(xhp_probes)];
+	int nkp = 0, ntp = 0;
+	struct xhp_probe *p;
+	u64 t0 = ktime_get_ns();
+
+	for_each_xhp_probe(p) {
+		if (!p->live || p->kind == XHP_EVENT)
+			continue;
+		if (p->kind == XHP_KPROBE)
 			kps[nkp++] = &p->kp;
-			break;
-		case XHP_KRETPROBE:
-			krps[nkrp++] = &p->krp;
-			break;
-		case XHP_TRACEPOINT:
+		else {
 			tracepoint_probe_unregister(p->tp, p->tp_probe, NULL);
 			ntp++;
-			break;
 		}
 		p->live = false;
+		p->via = XHP_VIA_NONE;
 	}
-	t0 = ktime_get_ns();
 	if (nkp)
 		unregister_kprobes(kps, nkp);
-	if (t)
-		t->kprobes_ns = ktime_get_ns() - t0;
-	t0 = ktime_get_ns();
-	if (nkrp)
-		unregister_kretprobes(krps, nkrp);
-	if (t)
-		t->kretprobes_ns = ktime_get_ns() - t0;
-	/* No tracepoint probe of ours may still be running after this. */
-	if (ntp && !nkp && !nkrp)
+	else if (ntp)
 		tracepoint_synchronize_unregister();
+	if (t)
+		t->entry_ns = ktime_get_ns() - t0;
+}
+
+/* Returns once no handler of ours can run any more. */
+void xhp_probes_remove_end(struct xhp_probes_timing *t)
+{
+	flush_work(&xhp_events_off_work);
+	if (t) {
+		t->events_ns = xhp_events_off_ns;
+		t->events_via = xhp_events_off_via;
+	}
+}
+
+void xhp_probes_remove(struct xhp_probes_timing *t)
+{
+	xhp_probes_remove_begin();
+	xhp_probes_remove_scanner_hooks(t);
+	xhp_probes_remove_end(t);
 }
 
 int xhp_probes_install(void)
 {
-	int i;
+	struct xhp_probe *p;
 
-	for (i = 0; i < ARRAY_SIZE(xhp_probes); i++) {
-		struct xhp_probe *p = &xhp_probes[i];
-
-		p->err = xhp_probe_install(p);
+	xhp_find_ftrace_sites();
+	for_each_xhp_probe(p) {
+		p->via = XHP_VIA_NONE;
+		switch (p->kind) {
+		case XHP_KPROBE:
+			p->err = xhp_kprobe_install(p);
+			break;
+		case XHP_TRACEPOINT:
+			p->err = xhp_tracepoint_install(p);
+			break;
+		case XHP_EVENT:
+			continue;	/* together, below */
+		}
 		p->live = !p->err;
 		if (p->live)
 			continue;
@@ -216,6 +527,7 @@ int xhp_probes_install(void)
 		pr_info("optional hook %s on %s unavailable (%d); skipped\n",
 			p->name, p->symbol, p->err);
 	}
+	xhp_events_install(true);
 	return 0;
 }
 
@@ -226,36 +538,27 @@ bool xhp_probes_events_on(void)
 
 /*
  * Turn every observability hook that installed at load off or on. Returns
- * the first error of a hook that would not come back; the rest still do.
+ * -EIO if one would not come back (the rest still do), -ENODEV once the
+ * module is going away.
  */
 int xhp_probes_set_events(bool on)
 {
-	int i, err = 0;
+	int err = 0;
 
 	mutex_lock(&xhp_events_lock);
+	if (xhp_events_closing) {
+		err = -ENODEV;
+		goto out;
+	}
 	if (on == xhp_events_on)
 		goto out;
-	for (i = 0; i < ARRAY_SIZE(xhp_probes); i++) {
-		struct xhp_probe *p = &xhp_probes[i];
-
-		if (!p->observe || p->err)
-			continue;
-		if (!on) {
-			xhp_probe_remove(p);
-			continue;
-		}
-		if (p->live)
-			continue;
-		p->live = !xhp_probe_install(p);
-		if (!p->live && !err) {
-			err = -EIO;
-			pr_warn("hook %s on %s did not come back\n", p->name,
-				p->symbol);
-		}
-	}
-	/* Return handlers that would clear the shrinker marks are gone. */
-	if (!on)
+	if (on) {
+		err = xhp_events_install(false);
+	} else {
+		xhp_events_remove();
+		/* Return handlers that would clear the shrinker marks are gone. */
 		xhp_shrinker_unmark_all();
+	}
 	WRITE_ONCE(xhp_events_on, on);
 out:
 	mutex_unlock(&xhp_events_lock);
@@ -273,14 +576,21 @@ static ssize_t xhp_hook_show(struct kobject *kobj, struct kobj_attribute *ka,
 			     char *buf)
 {
 	struct xhp_probe *p = container_of(ka, struct xhp_hook_attr, ka)->probe;
+	ssize_t len;
 
+	/* Event hooks change state under the lock (events/enabled). */
+	mutex_lock(&xhp_events_lock);
 	if (p->live)
-		return sysfs_emit(buf, "live %s %s\n", p->symbol,
-				  p->required ? "required" : "optional");
-	if (!p->err)	/* installed at load, turned off by events/enabled */
-		return sysfs_emit(buf, "off %s optional\n", p->symbol);
-	return sysfs_emit(buf, "missing %s %s %d\n", p->symbol,
-			  p->required ? "required" : "optional", p->err);
+		len = sysfs_emit(buf, "live %s %s %s\n", p->symbol,
+				 p->required ? "required" : "optional",
+				 xhp_via_names[p->via]);
+	else if (!p->err)	/* installed at load, off by events/enabled */
+		len = sysfs_emit(buf, "off %s optional\n", p->symbol);
+	else
+		len = sysfs_emit(buf, "missing %s %s %d\n", p->symbol,
+				 p->required ? "required" : "optional", p->err);
+	mutex_unlock(&xhp_events_lock);
+	return len;
 }
 
 static struct xhp_hook_attr xhp_hook_attrs[ARRAY_SIZE(xhp_probes)];

@@ -33,7 +33,6 @@ static LIST_HEAD(xhp_mm_list);
 /* One cursor per scan order; slot NULL: the next pick starts a pass. */
 static struct xhp_mm_slot *xhp_cursor[XHP_NR_CURSORS];
 static unsigned int xhp_nr_slots;
-static struct kmem_cache *xhp_slot_cache;
 static atomic_t xhp_reg_alloc_fail = ATOMIC_INIT(0);
 
 static struct xhp_mm_slot *xhp_lookup(struct mm_struct *mm)
@@ -77,7 +76,7 @@ static void xhp_registry_add(struct mm_struct *mm)
 	if (known)
 		return;
 
-	slot = kmem_cache_alloc(xhp_slot_cache, GFP_ATOMIC | __GFP_NOWARN);
+	slot = kmalloc(sizeof(*slot), GFP_ATOMIC | __GFP_NOWARN);
 	if (!slot) {
 		atomic_inc(&xhp_reg_alloc_fail);
 		return;
@@ -89,7 +88,7 @@ static void xhp_registry_add(struct mm_struct *mm)
 	spin_lock(&xhp_reg_lock);
 	if (xhp_lookup(mm)) {
 		spin_unlock(&xhp_reg_lock);
-		kmem_cache_free(xhp_slot_cache, slot);
+		kfree(slot);
 		return;
 	}
 	mmgrab(mm);
@@ -129,7 +128,7 @@ int xhp_hook_exit_mmap(struct kprobe *kp, struct pt_regs *regs)
 	if (!slot)
 		return 0;
 	trace_xhp_mm_leave(mm);
-	kmem_cache_free(xhp_slot_cache, slot);
+	kfree(slot);
 	mmdrop(mm);
 	return 0;
 }
@@ -189,7 +188,7 @@ out:
 	if (dead) {
 		trace_xhp_mm_leave(dead->mm);
 		mmdrop(dead->mm);
-		kmem_cache_free(xhp_slot_cache, dead);
+		kfree(dead);
 	}
 	return mm;
 }
@@ -250,10 +249,14 @@ bool xhp_registry_empty(void)
 	return list_empty_careful(&xhp_mm_list);
 }
 
+/*
+ * Slots come from kmalloc, not a cache of their own: in 6.12 destroying
+ * a cache calls kvfree_rcu_barrier(), which waits for every pending RCU
+ * callback in the system (rcu_barrier()), slow under churn.
+ */
 int xhp_registry_init(void)
 {
-	xhp_slot_cache = KMEM_CACHE(xhp_mm_slot, 0);
-	return xhp_slot_cache ? 0 : -ENOMEM;
+	return 0;
 }
 
 /* Called with every hook removed and the scanner stopped. */
@@ -273,7 +276,6 @@ void xhp_registry_exit(void)
 
 	list_for_each_entry_safe(slot, tmp, &doomed, node) {
 		mmdrop(slot->mm);
-		kmem_cache_free(xhp_slot_cache, slot);
+		kfree(slot);
 	}
-	kmem_cache_destroy(xhp_slot_cache);
 }

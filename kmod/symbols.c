@@ -110,28 +110,35 @@ static bool xhp_ibt_enforced(void)
 #endif
 }
 
-/* Refuse, naming every required function we could not call safely. */
+static int xhp_ibt_check(const char *name, bool enforced)
+{
+	unsigned long addr = xhp_kprobe_lookup(name);
+
+	if (addr && !xhp_is_sealed(addr))
+		return 0;
+	pr_err("IBT %s: %s has no ENDBR (sealed); an indirect call would fault\n",
+	       enforced ? "enforced" : "assumed (assume_ibt=1)", name);
+	return 1;
+}
+
+/*
+ * Refuse, naming every required function we could not call safely, and
+ * kallsyms_lookup_name(), which resolves the rest of the table.
+ */
 static int xhp_ibt_gate(void)
 {
 	bool enforced = xhp_ibt_enforced();
-	int i, sealed = 0;
+	int i, sealed;
 
 	if (!enforced && !xhp_assume_ibt)
 		return 0;
 
+	sealed = xhp_ibt_check("kallsyms_lookup_name", enforced);
 	for (i = 0; i < ARRAY_SIZE(xhp_sym_table); i++) {
 		const struct xhp_sym_entry *e = &xhp_sym_table[i];
-		unsigned long addr;
 
-		if (e->kind != XHP_SYM_FUNC || !e->required)
-			continue;
-		addr = xhp_kprobe_lookup(e->name);
-		if (!addr || xhp_is_sealed(addr)) {
-			pr_err("IBT %s: %s has no ENDBR (sealed); an indirect call would fault\n",
-			       enforced ? "enforced" : "assumed (assume_ibt=1)",
-			       e->name);
-			sealed++;
-		}
+		if (e->kind == XHP_SYM_FUNC && e->required)
+			sealed += xhp_ibt_check(e->name, enforced);
 	}
 	if (!sealed)
 		return 0;

@@ -178,9 +178,15 @@ bool xhp_registry_empty(void);
 /* --- kprobe/tracepoint table (probes.c) ---------------------------------- */
 int xhp_probes_install(void);
 struct xhp_probes_timing {
-	u64 kprobes_ns, kretprobes_ns;
+	u64 entry_ns;		/* kprobes and tracepoints, one batch */
+	u64 events_ns;		/* the event hooks, alongside */
+	const char *events_via;	/* "fprobe", "kretprobe" or "none" */
 };
 void xhp_probes_remove(struct xhp_probes_timing *t);
+/* The same in three steps, for the module's exit to interleave. */
+void xhp_probes_remove_begin(void);
+void xhp_probes_remove_scanner_hooks(struct xhp_probes_timing *t);
+void xhp_probes_remove_end(struct xhp_probes_timing *t);
 int xhp_probes_sysfs_init(struct kobject *root);
 void xhp_probes_sysfs_exit(void);
 

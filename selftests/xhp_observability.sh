@@ -1,8 +1,11 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# The observability hooks and tools, with the module loaded: bin/xhp_events
-# (exact counts and causes of each split/collapse hook, latency, hooks-off)
-# then xhp_bpftrace.sh (each scripts/bpftrace tool against a workload).
+# The observability hooks and tools, with the module loaded: how each hook
+# is installed (hooks/), bin/xhp_events (exact counts and causes of each
+# split/collapse hook, latency, hooks-off) then xhp_bpftrace.sh (each
+# scripts/bpftrace tool against a workload); last, bin/xhp_events again
+# with the event hooks as kretprobes (kretprobe_events=1), the path for
+# kernels without fprobe.
 # Runs in the VM as root from the repository root.
 set -u
 . selftests/lib.sh
@@ -11,6 +14,37 @@ insmod "$XHP_KO" enabled=madvise scan_sleep_millisecs=100 ||
 selftests/bin/xhp_events
 rc=$?
 ktap_begin
+# How each hook is installed decides how long rmmod takes to remove it:
+# the entry hooks are breakpoints past the ftrace site, the event hooks
+# one fprobe, or kretprobes on a kernel without fprobe (a debug kernel
+# built without it); Documentation/reliability.rst.
+ev_via=kretprobe
+grep -qw register_fprobe_ips /proc/kallsyms && ev_via=fprobe
+hooks_state() {
+	local f
+	for f in "$X"/hooks/*; do
+		echo "$(basename "$f") $(cat "$f")"
+	done
+}
+hooks=$(hooks_state)
+echo "$hooks" | sed 's/^/# hooks: /'
+via() { echo "$hooks" | awk -v h="$1" '$1 == h { print $2 "/" $5 }'; }
+bad=
+for h in mm_enter mm_exit split_backoff; do
+	[ "$(via $h)" = live/kprobe ] || bad="$bad $h=$(via $h)"
+done
+check "hooks_entry_kprobes_are_breakpoints${bad:+ #$bad}" test -z "$bad"
+bad=
+for h in split_pmd split_folio deferred_split_scan collapse_huge_page \
+	 madvise_collapse huge_fault zap_pmd; do
+	[ "$(via $h)" = live/$ev_via ] || bad="$bad $h=$(via $h)"
+done
+check "hooks_events_via_$ev_via${bad:+ #$bad}" test -z "$bad"
+bad=
+for h in mm_fork collapse_result; do
+	[ "$(via $h)" = live/tracepoint ] || bad="$bad $h=$(via $h)"
+done
+check "hooks_tracepoints_live${bad:+ #$bad}" test -z "$bad"
 # The scanner's own collapses are told apart from MADV_COLLAPSE's.
 echo 1 >"$X/events/reset"
 python3 -c 'import mmap, time
@@ -32,5 +66,21 @@ echo always >"$X/enabled"
 selftests/xhp_bpftrace.sh
 rc2=$?
 rmmod xhugepaged
+check "unload_removed_events_by_$ev_via" \
+	sh -c "dmesg | grep 'unloaded:' | tail -n 1 | grep -q 'event hooks off in [0-9]* ms by $ev_via'"
+
+# The same exact counts with the event hooks as kretprobes.
+insmod "$XHP_KO" enabled=madvise scan_sleep_millisecs=100 kretprobe_events=1 ||
+	not_ok "insmod kretprobe_events=1"
+hooks=$(hooks_state)
+bad=
+for h in split_pmd split_folio deferred_split_scan collapse_huge_page \
+	 madvise_collapse huge_fault zap_pmd; do
+	[ "$(via $h)" = live/kretprobe ] || bad="$bad $h=$(via $h)"
+done
+check "kretprobe_events_installs_kretprobes${bad:+ #$bad}" test -z "$bad"
+selftests/bin/xhp_events | sed -E 's/^(not ok|ok) ([0-9]+) /\1 \2 kretprobe_events: /'
+rc3=${PIPESTATUS[0]}
+rmmod xhugepaged
 ktap_end
-[ $rc -eq 0 ] && [ $rc2 -eq 0 ] && [ "$_fails" -eq 0 ]
+[ $rc -eq 0 ] && [ $rc2 -eq 0 ] && [ $rc3 -eq 0 ] && [ "$_fails" -eq 0 ]

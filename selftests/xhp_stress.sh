@@ -7,8 +7,7 @@
 # scan_sleep_millisecs=0, pages_to_scan=65536, max_ptes_none=511) with its
 # hooks live and a bpftrace tool attached; meanwhile the module is unloaded
 # and loaded CYCLES times. Pass: no mismatch, the scanner kept collapsing
-# while loaded, no delete_module call blocked 4 s or more (the goal, 1 s,
-# is reported beside it), slab did not
+# while loaded, no delete_module call blocked 1 s or more, slab did not
 # grow across the cycles. The VM runner fails the run on any kernel warning.
 # Usage: xhp_stress.sh [SECONDS [CYCLES [WORKERS]]]   (default 80 5 6)
 set -u
@@ -104,15 +103,10 @@ check "stress_xhugepaged_collapsed # $collapsed" test "$collapsed" -gt 0
 check "stress_scanner_kept_progressing # full_scans grew in $((samples - stalls))/$samples samples" \
 	test "$samples" -ge 2 -a "$stalls" -eq 0
 check "stress_load_unload_cycles # $cycled/$cycles done" test "$cycled" -eq "$cycles"
-# The goal is 1 s. Under TCG with both emulated CPUs saturated,
-# whole-guest stalls (seen: the module core's own freeing alone 1.2 s)
-# put single unloads at 1.5-3 s, so the test bounds rmmod at 4 s, which
-# still catches an unload that waits on unbounded work, and reports the
-# 1 s goal beside it (Documentation/reliability.rst).
-goal="1 s goal met"
-[ "${worst:-9999}" -lt 1000 ] 2>/dev/null || goal="1 s goal NOT met"
-check "stress_rmmod_under_4s_tcg # worst delete_module $worst ms ($goal), of which the module's own exit $own_worst" \
-	test "$cycles" -eq 0 -o "${worst:-9999}" -lt 4000 2>/dev/null
+# No delete_module may block for 1 s or more, the worst unload's own line
+# beside it (Documentation/reliability.rst has where the time goes).
+check "stress_rmmod_under_1s # worst delete_module $worst ms, of which the module's own exit $own_worst" \
+	test "$cycles" -eq 0 -o "${worst:-9999}" -lt 1000 2>/dev/null
 delta=$((slab1 - slab0))
 check "stress_no_slab_growth # SUnreclaim $slab0 -> $slab1 kB (delta $delta kB)" \
 	test "$delta" -lt 4096
