@@ -33,19 +33,6 @@ static inline bool xhp_folio_shared(struct folio *folio, struct page *page)
 #define XHP_HAVE_SHRINK_UNDERUSED 0
 #endif
 
-/*
- * fprobe with pt_regs handlers and per-call entry data, as in 6.12 (6.14
- * moved its handlers to ftrace_regs). Elsewhere the event hooks are
- * kretprobes, one code patch each to remove instead of one for all.
- */
-#if defined(CONFIG_FPROBE) && \
-	LINUX_VERSION_CODE >= KERNEL_VERSION(6, 12, 0) && \
-	LINUX_VERSION_CODE < KERNEL_VERSION(6, 14, 0)
-#define XHP_HAVE_FPROBE 1
-#else
-#define XHP_HAVE_FPROBE 0
-#endif
-
 /* The exit hook's target: exit_mmap() on every supported kernel. */
 #define XHP_EXIT_MMAP_SYMBOL "exit_mmap"
 

@@ -3,9 +3,9 @@
  * Probe handlers on the kernel's THP split and collapse paths (6.12): each
  * counts its event with its latency and cause or initiator, and emits
  * xhp_split or xhp_collapse_begin/end for what the kernel does on its own.
- * Installed, all optional, by the table in probes.c (as one fprobe, or as
- * kretprobes); x86-64 arguments are in regs->di, si, dx, cx, r8, and @c is
- * the call's own scratch space from entry to return.
+ * Installed, all optional, as kretprobes by the table in probes.c; x86-64
+ * arguments are in regs->di, si, dx, cx, r8, and @c is the call's own
+ * scratch space from entry to return.
  *
  * The entry handlers run before the function, the return handlers after,
  * both in atomic context: nothing here sleeps or takes a lock.

@@ -23,7 +23,7 @@ void xhp_hook_scan_pmd_result(void *data, struct mm_struct *mm,
 /*
  * events.c: the kernel's own split and collapse paths. Each event has an
  * entry handler (nonzero: not this call, no return handler) and a return
- * handler; probes.c installs the pairs as one fprobe or as kretprobes.
+ * handler; probes.c installs each pair as a kretprobe.
  */
 struct xhp_event_call {
 	u64 t0;				/* entry time, ktime_get_ns() */
@@ -32,7 +32,6 @@ struct xhp_event_call {
 	unsigned int nr;		/* PMD ranges in a collapse request */
 	int class;			/* enum xhp_cause or xhp_initiator */
 	int slot;			/* shrinker mark */
-	unsigned int hook;		/* probes.c: which event (fprobe) */
 };
 typedef int (*xhp_event_entry_t)(struct pt_regs *regs,
 				 struct xhp_event_call *c);

@@ -10,9 +10,10 @@
  * costs a walk of all of ftrace's records and a code patch, so
  *  - the scanner's entry hooks are breakpoint kprobes just past the
  *    function's ftrace site (removal: one byte and one IPI each);
- *  - the observability hooks (events.c) are one fprobe: one ftrace_ops
- *    for all of them, removed in one patch, in a worker alongside the rest;
- *    kretprobes, one patch each, where fprobe is not available.
+ *  - the observability hooks (events.c) are kretprobes, which need the
+ *    ftrace site, but come off in a worker alongside the rest of the exit.
+ *    (One fprobe for all of them would be one patch, but cost collapses
+ *    5-8 ms per PMD more under TCG; Documentation/reliability.rst.)
  * The observability hooks can also be turned off and on at run time
  * through events/enabled; the scanner's own hooks stay put.
  */
@@ -21,7 +22,6 @@
 #include <linux/kernel.h>
 #include <linux/module.h>
 #include <linux/kprobes.h>
-#include <linux/fprobe.h>
 #include <linux/tracepoint.h>
 #include <linux/slab.h>
 #include <linux/string.h>
@@ -35,11 +35,6 @@
 #include "events.h"
 #include "hooks.h"
 
-static bool xhp_kretprobe_events;
-module_param_named(kretprobe_events, xhp_kretprobe_events, bool, 0444);
-MODULE_PARM_DESC(kretprobe_events,
-		 "Debug: install the event hooks as kretprobes, as on kernels without fprobe");
-
 enum xhp_probe_kind { XHP_KPROBE, XHP_EVENT, XHP_TRACEPOINT };
 
 /* How a live probe is installed; shown in hooks/. */
@@ -47,7 +42,6 @@ enum xhp_probe_via {
 	XHP_VIA_NONE,
 	XHP_VIA_KPROBE,		/* breakpoint */
 	XHP_VIA_FTRACE_KPROBE,	/* kprobe on the ftrace site */
-	XHP_VIA_FPROBE,		/* member of the events fprobe */
 	XHP_VIA_KRETPROBE,
 	XHP_VIA_TRACEPOINT,
 };
@@ -56,7 +50,6 @@ static const char * const xhp_via_names[] = {
 	[XHP_VIA_NONE] = "none",
 	[XHP_VIA_KPROBE] = "kprobe",
 	[XHP_VIA_FTRACE_KPROBE] = "ftrace-kprobe",
-	[XHP_VIA_FPROBE] = "fprobe",
 	[XHP_VIA_KRETPROBE] = "kretprobe",
 	[XHP_VIA_TRACEPOINT] = "tracepoint",
 };
@@ -74,7 +67,7 @@ struct xhp_probe {
 	struct kprobe kp;
 	struct kretprobe krp;
 	struct tracepoint *tp;
-	unsigned long ip;		/* an fprobe member's ftrace site */
+	unsigned long ip;		/* a kprobe's function's ftrace site */
 	enum xhp_probe_via via;
 	bool live;
 	int err;			/* at load; nonzero: never retried */
@@ -133,7 +126,8 @@ static struct xhp_probe xhp_probes[] = {
 /* --- the scanner's entry hooks ----------------------------------------- */
 
 /*
- * Where each function's ftrace (__fentry__) site is, as kprobes see it: a
+ * Where each kprobe's function's ftrace (__fentry__) site is, as kprobes
+ * see it: a
  * disabled kprobe on each (never armed, so no code patch) says where it
  * went and whether that is an ftrace site; one grace period removes them
  * all. p->ip stays 0 where there is none, or if this cannot be found out.
@@ -150,7 +144,7 @@ static void xhp_find_ftrace_sites(void)
 		struct kprobe *kp = pool ? &pool[p - xhp_probes] : NULL;
 
 		p->ip = 0;
-		if (!kp || !kps || p->kind == XHP_TRACEPOINT)
+		if (!kp || !kps || p->kind != XHP_KPROBE)
 			continue;
 		kp->symbol_name = p->symbol;
 		kp->flags = KPROBE_FLAG_DISABLED;
@@ -227,7 +221,7 @@ static int xhp_tracepoint_install(struct xhp_probe *p)
 	return err;
 }
 
-/* --- the observability hooks: one fprobe, or kretprobes ----------------- */
+/* --- the observability hooks: kretprobes ------------------------------- */
 
 static int xhp_krp_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
@@ -262,97 +256,6 @@ static int xhp_kretprobe_install(struct xhp_probe *p)
 	return err;
 }
 
-#if XHP_HAVE_FPROBE
-static struct fprobe xhp_events_fprobe;
-static bool xhp_events_fprobe_live;
-
-static int xhp_fprobe_entry(struct fprobe *fp, unsigned long ip,
-			    unsigned long ret_ip, struct pt_regs *regs,
-			    void *data)
-{
-	struct xhp_event_call *c = data;
-	struct xhp_probe *p;
-
-	for_each_xhp_probe(p) {
-		if (p->via == XHP_VIA_FPROBE && p->ip == ip) {
-			c->hook = p - xhp_probes;
-			return p->entry(regs, c);
-		}
-	}
-	return 1;
-}
-
-static void xhp_fprobe_exit(struct fprobe *fp, unsigned long ip,
-			    unsigned long ret_ip, struct pt_regs *regs,
-			    void *data)
-{
-	struct xhp_event_call *c = data;
-
-	xhp_probes[c->hook].ret(regs, c);
-}
-
-/*
- * Every event whose ftrace site we find goes into one fprobe. If ftrace
- * refuses the set, they all fall back to kretprobes.
- */
-static void xhp_events_install_fprobe(void)
-{
-	unsigned long ips[ARRAY_SIZE(xhp_probes)];
-	struct xhp_probe *p;
-	int n = 0, err;
-
-	if (xhp_kretprobe_events || xhp_events_fprobe_live)
-		return;
-	for_each_xhp_probe(p) {
-		if (p->kind != XHP_EVENT || p->err || p->live || !p->ip)
-			continue;
-		ips[n++] = p->ip;
-		p->via = XHP_VIA_FPROBE;	/* before the first hit */
-	}
-	if (!n)
-		return;
-	memset(&xhp_events_fprobe, 0, sizeof(xhp_events_fprobe));
-	xhp_events_fprobe.entry_handler = xhp_fprobe_entry;
-	xhp_events_fprobe.exit_handler = xhp_fprobe_exit;
-	xhp_events_fprobe.entry_data_size = sizeof(struct xhp_event_call);
-	xhp_events_fprobe.nr_maxactive = n * XHP_EVENT_MAXACTIVE;
-	err = register_fprobe_ips(&xhp_events_fprobe, ips, n);
-	if (err)
-		pr_info("event hooks: fprobe refused (%d); using kretprobes\n",
-			err);
-	for_each_xhp_probe(p) {
-		if (p->via != XHP_VIA_FPROBE)
-			continue;
-		if (err)
-			p->via = XHP_VIA_NONE;
-		else
-			p->live = true;
-	}
-	xhp_events_fprobe_live = !err;
-}
-
-/*
- * unregister_fprobe() fails only if ftrace has shut itself down after an
- * internal error; the fprobe then stays registered as far as we know, and
- * is never reused.
- */
-static void xhp_events_remove_fprobe(void)
-{
-	if (xhp_events_fprobe_live &&
-	    !WARN_ONCE(unregister_fprobe(&xhp_events_fprobe),
-		       "cannot unregister the event hooks' fprobe"))
-		xhp_events_fprobe_live = false;
-}
-#else
-static void xhp_events_install_fprobe(void)
-{
-}
-
-static void xhp_events_remove_fprobe(void)
-{
-}
-#endif
-
 /*
  * Install every event hook that is not live and did not fail at load.
  * At load, one that cannot be installed is recorded as missing; later
@@ -363,7 +266,6 @@ static int xhp_events_install(bool at_load)
 	struct xhp_probe *p;
 	int err = 0;
 
-	xhp_events_install_fprobe();
 	for_each_xhp_probe(p) {
 		int e;
 
@@ -404,7 +306,6 @@ static void xhp_events_remove(void)
 	struct xhp_probe *p;
 	int n = 0;
 
-	xhp_events_remove_fprobe();
 	for_each_xhp_probe(p) {
 		if (p->kind != XHP_EVENT || !p->live)
 			continue;
@@ -439,9 +340,9 @@ static DECLARE_WORK(xhp_events_off_work, xhp_events_off_fn);
 /* --- all of them -------------------------------------------------------- */
 
 /*
- * Unloading starts here: the event hooks come off in a worker, as the
- * fprobe's removal is mostly waiting (RCU-tasks grace periods) that the
- * rest of the exit overlaps. They touch nothing the exit tears down.
+ * Unloading starts here: the event hooks come off in a worker, which the
+ * rest of the exit overlaps (their code patches, the scanner's stop and
+ * the waits for grace periods). They touch nothing the exit tears down.
  */
 void xhp_probes_remove_begin(void)
 {

@@ -3,9 +3,7 @@
 # The observability hooks and tools, with the module loaded: how each hook
 # is installed (hooks/), bin/xhp_events (exact counts and causes of each
 # split/collapse hook, latency, hooks-off) then xhp_bpftrace.sh (each
-# scripts/bpftrace tool against a workload); last, bin/xhp_events again
-# with the event hooks as kretprobes (kretprobe_events=1), the path for
-# kernels without fprobe.
+# scripts/bpftrace tool against a workload).
 # Runs in the VM as root from the repository root.
 set -u
 . selftests/lib.sh
@@ -15,11 +13,8 @@ selftests/bin/xhp_events
 rc=$?
 ktap_begin
 # How each hook is installed decides how long rmmod takes to remove it:
-# the entry hooks are breakpoints past the ftrace site, the event hooks
-# one fprobe, or kretprobes on a kernel without fprobe (a debug kernel
-# built without it); Documentation/reliability.rst.
-ev_via=kretprobe
-grep -qw register_fprobe_ips /proc/kallsyms && ev_via=fprobe
+# the entry hooks are breakpoints past the ftrace site, not ftrace-based
+# kprobes (Documentation/reliability.rst).
 hooks_state() {
 	local f
 	for f in "$X"/hooks/*; do
@@ -37,9 +32,9 @@ check "hooks_entry_kprobes_are_breakpoints${bad:+ #$bad}" test -z "$bad"
 bad=
 for h in split_pmd split_folio deferred_split_scan collapse_huge_page \
 	 madvise_collapse huge_fault zap_pmd; do
-	[ "$(via $h)" = live/$ev_via ] || bad="$bad $h=$(via $h)"
+	[ "$(via $h)" = live/kretprobe ] || bad="$bad $h=$(via $h)"
 done
-check "hooks_events_via_$ev_via${bad:+ #$bad}" test -z "$bad"
+check "hooks_events_are_kretprobes${bad:+ #$bad}" test -z "$bad"
 bad=
 for h in mm_fork collapse_result; do
 	[ "$(via $h)" = live/tracepoint ] || bad="$bad $h=$(via $h)"
@@ -66,21 +61,7 @@ echo always >"$X/enabled"
 selftests/xhp_bpftrace.sh
 rc2=$?
 rmmod xhugepaged
-check "unload_removed_events_by_$ev_via" \
-	sh -c "dmesg | grep 'unloaded:' | tail -n 1 | grep -q 'event hooks off in [0-9]* ms by $ev_via'"
-
-# The same exact counts with the event hooks as kretprobes.
-insmod "$XHP_KO" enabled=madvise scan_sleep_millisecs=100 kretprobe_events=1 ||
-	not_ok "insmod kretprobe_events=1"
-hooks=$(hooks_state)
-bad=
-for h in split_pmd split_folio deferred_split_scan collapse_huge_page \
-	 madvise_collapse huge_fault zap_pmd; do
-	[ "$(via $h)" = live/kretprobe ] || bad="$bad $h=$(via $h)"
-done
-check "kretprobe_events_installs_kretprobes${bad:+ #$bad}" test -z "$bad"
-selftests/bin/xhp_events | sed -E 's/^(not ok|ok) ([0-9]+) /\1 \2 kretprobe_events: /'
-rc3=${PIPESTATUS[0]}
-rmmod xhugepaged
+check "unload_line_breaks_down_the_exit" \
+	sh -c "dmesg | grep 'unloaded:' | tail -n 1 | grep -q 'scanner hooks off in [0-9]* ms, event hooks off in [0-9]* ms by kretprobe alongside'"
 ktap_end
-[ $rc -eq 0 ] && [ $rc2 -eq 0 ] && [ $rc3 -eq 0 ] && [ "$_fails" -eq 0 ]
+[ $rc -eq 0 ] && [ $rc2 -eq 0 ] && [ "$_fails" -eq 0 ]
