@@ -3,15 +3,14 @@
  * Probe handlers on the kernel's THP split and collapse paths (6.12): each
  * counts its event with its latency and cause or initiator, and emits
  * xhp_split or xhp_collapse_begin/end for what the kernel does on its own.
- * Installed, all optional, as kretprobes by the table in probes.c; x86-64
- * arguments are in regs->di, si, dx, cx, r8, and @c is the call's own
- * scratch space from entry to return.
+ * Installed, all optional, by the table in probes.c; x86-64 arguments are
+ * in regs->di, si, dx, cx, r8.
  *
  * The entry handlers run before the function, the return handlers after,
  * both in atomic context: nothing here sleeps or takes a lock.
  */
 #include <linux/kernel.h>
-#include <linux/ptrace.h>
+#include <linux/kprobes.h>
 #include <linux/ktime.h>
 #include <linux/mm.h>
 #include <linux/huge_mm.h>
@@ -24,6 +23,11 @@
 #include "events.h"
 #include "hooks.h"
 #include "trace.h"
+
+static struct xhp_event_call *xhp_call(struct kretprobe_instance *ri)
+{
+	return (struct xhp_event_call *)ri->data;
+}
 
 static u64 xhp_elapsed(struct xhp_event_call *c)
 {
@@ -42,12 +46,14 @@ static pid_t xhp_current_tgid(void)
  * also called for PMDs that are no longer huge, or that map another folio;
  * those it leaves alone, and so do we. The PMD lock is held.
  */
-int xhp_hook_split_pmd_entry(struct pt_regs *regs, struct xhp_event_call *c)
+int xhp_hook_split_pmd_entry(struct kretprobe_instance *ri,
+			     struct pt_regs *regs)
 {
 	struct vm_area_struct *vma = (void *)regs->di;
 	struct folio *folio = (void *)regs->r8;
 	pmd_t pmd = pmdp_get((pmd_t *)regs->dx);
 	bool migration = is_pmd_migration_entry(pmd);
+	struct xhp_event_call *c = xhp_call(ri);
 
 	if (!pmd_trans_huge(pmd) && !pmd_devmap(pmd) && !migration)
 		return 1;
@@ -60,51 +66,65 @@ int xhp_hook_split_pmd_entry(struct pt_regs *regs, struct xhp_event_call *c)
 	return 0;
 }
 
-void xhp_hook_split_pmd_ret(struct pt_regs *regs, struct xhp_event_call *c)
+int xhp_hook_split_pmd_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
+	struct xhp_event_call *c = xhp_call(ri);
+
 	xhp_event_hit(XHP_EV_SPLIT_PMD, c->class, xhp_elapsed(c));
 	trace_xhp_split("pmd", xhp_cause_name(c->class), xhp_mm_tgid(c->mm),
 			c->address);
+	return 0;
 }
 
 /* split_huge_page_to_list_to_order(page, list, new_order) -> 0 or errno */
-int xhp_hook_split_folio_entry(struct pt_regs *regs, struct xhp_event_call *c)
+int xhp_hook_split_folio_entry(struct kretprobe_instance *ri,
+			       struct pt_regs *regs)
 {
+	struct xhp_event_call *c = xhp_call(ri);
+
 	c->class = xhp_current_cause();
 	c->t0 = ktime_get_ns();
 	return 0;
 }
 
-void xhp_hook_split_folio_ret(struct pt_regs *regs, struct xhp_event_call *c)
+int xhp_hook_split_folio_ret(struct kretprobe_instance *ri,
+			     struct pt_regs *regs)
 {
+	struct xhp_event_call *c = xhp_call(ri);
+
 	xhp_event_hit(XHP_EV_SPLIT_FOLIO, c->class, xhp_elapsed(c));
 	if (regs_return_value(regs)) {
 		xhp_event_add_extra(XHP_EV_SPLIT_FOLIO, 1);	/* failed */
-		return;
+		return 0;
 	}
 	/* A folio has no one address; it may be mapped in many processes. */
 	trace_xhp_split("folio", xhp_cause_name(c->class), xhp_current_tgid(),
 			0);
+	return 0;
 }
 
 /* deferred_split_scan(shrink, sc) -> folios split, or SHRINK_STOP */
-int xhp_hook_deferred_scan_entry(struct pt_regs *regs,
-				 struct xhp_event_call *c)
+int xhp_hook_deferred_scan_entry(struct kretprobe_instance *ri,
+				 struct pt_regs *regs)
 {
+	struct xhp_event_call *c = xhp_call(ri);
+
 	c->slot = xhp_shrinker_mark();
 	c->t0 = ktime_get_ns();
 	return 0;
 }
 
-void xhp_hook_deferred_scan_ret(struct pt_regs *regs,
-				struct xhp_event_call *c)
+int xhp_hook_deferred_scan_ret(struct kretprobe_instance *ri,
+			       struct pt_regs *regs)
 {
+	struct xhp_event_call *c = xhp_call(ri);
 	unsigned long split = regs_return_value(regs);
 
 	xhp_shrinker_unmark(c->slot);
 	xhp_event_hit(XHP_EV_DEFERRED_SPLIT_SCAN, -1, xhp_elapsed(c));
 	if (split != SHRINK_STOP)
 		xhp_event_add_extra(XHP_EV_DEFERRED_SPLIT_SCAN, split);
+	return 0;
 }
 
 /*
@@ -112,8 +132,11 @@ void xhp_hook_deferred_scan_ret(struct pt_regs *regs,
  * anon engine under khugepaged and MADV_COLLAPSE alike. Only khugepaged's
  * calls are traced here; the other two trace their whole request.
  */
-int xhp_hook_collapse_entry(struct pt_regs *regs, struct xhp_event_call *c)
+int xhp_hook_collapse_entry(struct kretprobe_instance *ri,
+			    struct pt_regs *regs)
 {
+	struct xhp_event_call *c = xhp_call(ri);
+
 	c->mm = (void *)regs->di;
 	c->address = regs->si;
 	c->class = xhp_current_initiator();
@@ -123,8 +146,9 @@ int xhp_hook_collapse_entry(struct pt_regs *regs, struct xhp_event_call *c)
 	return 0;
 }
 
-void xhp_hook_collapse_ret(struct pt_regs *regs, struct xhp_event_call *c)
+int xhp_hook_collapse_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
+	struct xhp_event_call *c = xhp_call(ri);
 	int result = regs_return_value(regs);
 	u64 ns = xhp_elapsed(c);
 
@@ -134,6 +158,7 @@ void xhp_hook_collapse_ret(struct pt_regs *regs, struct xhp_event_call *c)
 	if (c->class == XHP_BY_KHUGEPAGED)
 		trace_xhp_collapse_end(c->mm, c->address, 1, "khugepaged", ns,
 				       result, result == XHP_SCAN_SUCCEED);
+	return 0;
 }
 
 /* PMD ranges wholly inside [start, end), as madvise_collapse() walks them. */
@@ -149,10 +174,11 @@ static unsigned int xhp_pmds_in(unsigned long start, unsigned long end)
  * madvise_collapse(vma, prev, start, end) -> 0 or errno. Our scanner's
  * calls are counted but traced by collapse.c, which knows their outcome.
  */
-int xhp_hook_madvise_collapse_entry(struct pt_regs *regs,
-				    struct xhp_event_call *c)
+int xhp_hook_madvise_collapse_entry(struct kretprobe_instance *ri,
+				    struct pt_regs *regs)
 {
 	struct vm_area_struct *vma = (void *)regs->di;
+	struct xhp_event_call *c = xhp_call(ri);
 
 	c->mm = vma->vm_mm;
 	c->address = regs->dx;
@@ -165,9 +191,10 @@ int xhp_hook_madvise_collapse_entry(struct pt_regs *regs,
 	return 0;
 }
 
-void xhp_hook_madvise_collapse_ret(struct pt_regs *regs,
-				   struct xhp_event_call *c)
+int xhp_hook_madvise_collapse_ret(struct kretprobe_instance *ri,
+				  struct pt_regs *regs)
 {
+	struct xhp_event_call *c = xhp_call(ri);
 	int ret = regs_return_value(regs);
 	u64 ns = xhp_elapsed(c);
 
@@ -179,30 +206,34 @@ void xhp_hook_madvise_collapse_ret(struct pt_regs *regs,
 		trace_xhp_collapse_end(c->mm, c->address, c->nr,
 				       xhp_initiator_name(c->class), ns, ret,
 				       ret ? 0 : c->nr);
+	return 0;
 }
 
 /* Entry handler for events that only need the start time. */
-int xhp_hook_timed_entry(struct pt_regs *regs, struct xhp_event_call *c)
+int xhp_hook_timed_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
-	c->t0 = ktime_get_ns();
+	xhp_call(ri)->t0 = ktime_get_ns();
 	return 0;
 }
 
 /* do_huge_pmd_anonymous_page(vmf) -> vm_fault_t */
-void xhp_hook_huge_fault_ret(struct pt_regs *regs, struct xhp_event_call *c)
+int xhp_hook_huge_fault_ret(struct kretprobe_instance *ri,
+			    struct pt_regs *regs)
 {
 	vm_fault_t ret = (__force vm_fault_t)regs_return_value(regs);
 
-	xhp_event_hit(XHP_EV_HUGE_FAULT, -1, xhp_elapsed(c));
+	xhp_event_hit(XHP_EV_HUGE_FAULT, -1, xhp_elapsed(xhp_call(ri)));
 	if (ret & VM_FAULT_FALLBACK)
 		xhp_event_add_extra(XHP_EV_HUGE_FAULT, 1);	/* fallback */
+	return 0;
 }
 
 /* zap_huge_pmd(tlb, vma, pmd, addr) -> 1 if it zapped a huge PMD */
-void xhp_hook_zap_pmd_ret(struct pt_regs *regs, struct xhp_event_call *c)
+int xhp_hook_zap_pmd_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
 	if (!regs_return_value(regs))
-		return;
+		return 0;
 	xhp_event_hit(XHP_EV_ZAP_PMD, xhp_current_cause(),
-		      xhp_elapsed(c));
+		      xhp_elapsed(xhp_call(ri)));
+	return 0;
 }

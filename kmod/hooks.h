@@ -20,11 +20,7 @@ void xhp_hook_scan_pmd_result(void *data, struct mm_struct *mm,
 			      struct page *page, bool writable, int referenced,
 			      int none_or_zero, int status, int unmapped);
 
-/*
- * events.c: the kernel's own split and collapse paths. Each event has an
- * entry handler (nonzero: not this call, no return handler) and a return
- * handler; probes.c installs each pair as a kretprobe.
- */
+/* events.c: the kernel's own split and collapse paths, all kretprobes */
 struct xhp_event_call {
 	u64 t0;				/* entry time, ktime_get_ns() */
 	struct mm_struct *mm;
@@ -33,27 +29,27 @@ struct xhp_event_call {
 	int class;			/* enum xhp_cause or xhp_initiator */
 	int slot;			/* shrinker mark */
 };
-typedef int (*xhp_event_entry_t)(struct pt_regs *regs,
-				 struct xhp_event_call *c);
-typedef void (*xhp_event_ret_t)(struct pt_regs *regs,
-				struct xhp_event_call *c);
-
-int xhp_hook_timed_entry(struct pt_regs *regs, struct xhp_event_call *c);
-int xhp_hook_split_pmd_entry(struct pt_regs *regs, struct xhp_event_call *c);
-void xhp_hook_split_pmd_ret(struct pt_regs *regs, struct xhp_event_call *c);
-int xhp_hook_split_folio_entry(struct pt_regs *regs, struct xhp_event_call *c);
-void xhp_hook_split_folio_ret(struct pt_regs *regs, struct xhp_event_call *c);
-int xhp_hook_deferred_scan_entry(struct pt_regs *regs,
-				 struct xhp_event_call *c);
-void xhp_hook_deferred_scan_ret(struct pt_regs *regs,
-				struct xhp_event_call *c);
-int xhp_hook_collapse_entry(struct pt_regs *regs, struct xhp_event_call *c);
-void xhp_hook_collapse_ret(struct pt_regs *regs, struct xhp_event_call *c);
-int xhp_hook_madvise_collapse_entry(struct pt_regs *regs,
-				    struct xhp_event_call *c);
-void xhp_hook_madvise_collapse_ret(struct pt_regs *regs,
-				   struct xhp_event_call *c);
-void xhp_hook_huge_fault_ret(struct pt_regs *regs, struct xhp_event_call *c);
-void xhp_hook_zap_pmd_ret(struct pt_regs *regs, struct xhp_event_call *c);
+int xhp_hook_timed_entry(struct kretprobe_instance *ri, struct pt_regs *regs);
+int xhp_hook_split_pmd_entry(struct kretprobe_instance *ri,
+			     struct pt_regs *regs);
+int xhp_hook_split_pmd_ret(struct kretprobe_instance *ri, struct pt_regs *regs);
+int xhp_hook_split_folio_entry(struct kretprobe_instance *ri,
+			       struct pt_regs *regs);
+int xhp_hook_split_folio_ret(struct kretprobe_instance *ri,
+			     struct pt_regs *regs);
+int xhp_hook_deferred_scan_entry(struct kretprobe_instance *ri,
+				 struct pt_regs *regs);
+int xhp_hook_deferred_scan_ret(struct kretprobe_instance *ri,
+			       struct pt_regs *regs);
+int xhp_hook_collapse_entry(struct kretprobe_instance *ri,
+			    struct pt_regs *regs);
+int xhp_hook_collapse_ret(struct kretprobe_instance *ri, struct pt_regs *regs);
+int xhp_hook_madvise_collapse_entry(struct kretprobe_instance *ri,
+				    struct pt_regs *regs);
+int xhp_hook_madvise_collapse_ret(struct kretprobe_instance *ri,
+				  struct pt_regs *regs);
+int xhp_hook_huge_fault_ret(struct kretprobe_instance *ri,
+			    struct pt_regs *regs);
+int xhp_hook_zap_pmd_ret(struct kretprobe_instance *ri, struct pt_regs *regs);
 
 #endif /* _XHP_HOOKS_H */

@@ -60,8 +60,7 @@ struct xhp_probe {
 	enum xhp_probe_kind kind;
 	bool required;
 	kprobe_pre_handler_t pre;
-	xhp_event_entry_t entry;
-	xhp_event_ret_t ret;
+	kretprobe_handler_t entry, ret;
 	void *tp_probe;
 	/* state */
 	struct kprobe kp;
@@ -127,10 +126,9 @@ static struct xhp_probe xhp_probes[] = {
 
 /*
  * Where each kprobe's function's ftrace (__fentry__) site is, as kprobes
- * see it: a
- * disabled kprobe on each (never armed, so no code patch) says where it
- * went and whether that is an ftrace site; one grace period removes them
- * all. p->ip stays 0 where there is none, or if this cannot be found out.
+ * see it: a disabled kprobe on each (never armed, so no code patch) says
+ * where it went and whether that is an ftrace site; one grace period
+ * removes them all. p->ip stays 0 where there is none, or if this cannot be found out.
  */
 static void xhp_find_ftrace_sites(void)
 {
@@ -223,31 +221,14 @@ static int xhp_tracepoint_install(struct xhp_probe *p)
 
 /* --- the observability hooks: kretprobes ------------------------------- */
 
-static int xhp_krp_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
-{
-	struct xhp_probe *p = container_of(get_kretprobe(ri), struct xhp_probe,
-					   krp);
-
-	return p->entry(regs, (struct xhp_event_call *)ri->data);
-}
-
-static int xhp_krp_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
-{
-	struct xhp_probe *p = container_of(get_kretprobe(ri), struct xhp_probe,
-					   krp);
-
-	p->ret(regs, (struct xhp_event_call *)ri->data);
-	return 0;
-}
-
 static int xhp_kretprobe_install(struct xhp_probe *p)
 {
 	int err;
 
 	memset(&p->krp, 0, sizeof(p->krp));
 	p->krp.kp.symbol_name = p->symbol;
-	p->krp.entry_handler = xhp_krp_entry;
-	p->krp.handler = xhp_krp_ret;
+	p->krp.entry_handler = p->entry;
+	p->krp.handler = p->ret;
 	p->krp.data_size = sizeof(struct xhp_event_call);
 	p->krp.maxactive = XHP_EVENT_MAXACTIVE;
 	err = register_kretprobe(&p->krp);
