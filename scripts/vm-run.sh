@@ -118,7 +118,9 @@ status=$rundir/status
 # The guest reads the command from here through the host root it mounts.
 printf '%q ' "$@" >"$rundir/cmd"
 
-if [ -r /dev/kvm ] && [ -w /dev/kvm ]; then
+# XHP_ACCEL=tcg|kvm forces one (auto: KVM if /dev/kvm is usable).
+xhp_accel=${XHP_ACCEL:-auto}
+if [ "$xhp_accel" = kvm ] || { [ "$xhp_accel" = auto ] && [ -r /dev/kvm ] && [ -w /dev/kvm ]; }; then
 	accel=(-machine q35,accel=kvm -cpu host)
 else
 	# Single-threaded TCG: multi-threaded TCG (one host thread per vCPU)
