@@ -45,7 +45,12 @@ struct xhp_sym_entry {
 
 static const struct xhp_sym_entry xhp_sym_table[] = {
 	FUNC(madvise_collapse, madvise_collapse, true),
+#if XHP_BORROW_PTE_OFFSET_MAP_LOCK
 	FUNC(__pte_offset_map_lock, pte_offset_map_lock, true),
+#endif
+#if XHP_BORROW_FOLIO_MAPCOUNT
+	FUNC(folio_mapcount, folio_mapcount, true),
+#endif
 	FUNC(vm_normal_page, vm_normal_page, true),
 	FUNC(lru_add_drain_all, lru_add_drain_all, false),
 	FUNC(flush_tlb_mm_range, flush_tlb_mm_range, false),

@@ -17,8 +17,13 @@ struct xhp_borrowed {
 	int (*madvise_collapse)(struct vm_area_struct *vma,
 				struct vm_area_struct **prev,
 				unsigned long start, unsigned long end);
+#if XHP_BORROW_PTE_OFFSET_MAP_LOCK
 	pte_t *(*pte_offset_map_lock)(struct mm_struct *mm, pmd_t *pmd,
 				      unsigned long addr, spinlock_t **ptlp);
+#endif
+#if XHP_BORROW_FOLIO_MAPCOUNT
+	int (*folio_mapcount)(struct folio *folio);
+#endif
 	struct page *(*vm_normal_page)(struct vm_area_struct *vma,
 				       unsigned long addr, pte_t pte);
 	void (*lru_add_drain_all)(void);	/* optional */
