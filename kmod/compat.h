@@ -121,13 +121,14 @@ static inline bool xhp_current_is_kcompactd(void)
 #define XHP_EXIT_MMAP_SYMBOL "exit_mmap"
 
 /*
- * Where every PMD split happens, and its arguments (x86-64 registers).
- * 6.8 made split_huge_pmd_locked(vma, address, pmd, freeze, folio) global
- * and shared by __split_huge_pmd() and rmap's unmap (6.12 inlines
- * __split_huge_pmd_locked() into it); it is also called for PMDs that are
- * not huge or map another folio. 6.1's static __split_huge_pmd_locked(vma,
- * pmd, haddr, freeze) is called only after __split_huge_pmd() has checked
- * both, with no folio to compare.
+ * Where every PMD split happens, and its arguments (x86-64 registers); it
+ * is also called for PMDs that are not huge or map another folio, which it
+ * leaves alone. 6.8 made split_huge_pmd_locked(vma, address, pmd, freeze,
+ * folio) global and shared by __split_huge_pmd() and rmap's unmap; it runs
+ * under the PMD lock. In 6.1 every split goes through __split_huge_pmd(vma,
+ * pmd, address, freeze, folio) (Debian inlines the static
+ * __split_huge_pmd_locked() into it), whose entry is before the lock: two
+ * tasks racing to split one PMD may both be counted there.
  */
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 8, 0)
 #define XHP_SPLIT_PMD_SYMBOL "split_huge_pmd_locked"
@@ -135,10 +136,10 @@ static inline bool xhp_current_is_kcompactd(void)
 #define xhp_split_pmd_pmdp(regs) ((pmd_t *)(regs)->dx)
 #define xhp_split_pmd_folio(regs) ((struct folio *)(regs)->r8)
 #else
-#define XHP_SPLIT_PMD_SYMBOL "__split_huge_pmd_locked"
+#define XHP_SPLIT_PMD_SYMBOL "__split_huge_pmd"
 #define xhp_split_pmd_address(regs) ((regs)->dx)
 #define xhp_split_pmd_pmdp(regs) ((pmd_t *)(regs)->si)
-#define xhp_split_pmd_folio(regs) ((struct folio *)NULL)
+#define xhp_split_pmd_folio(regs) ((struct folio *)(regs)->r8)
 #endif
 
 /*

@@ -41,9 +41,9 @@ static pid_t xhp_current_tgid(void)
 }
 
 /*
- * XHP_SPLIT_PMD_SYMBOL (compat.h): every PMD split goes through it, but on
- * 6.12 it is also called for PMDs that are no longer huge, or that map
- * another folio; those it leaves alone, and so do we. The PMD lock is held.
+ * XHP_SPLIT_PMD_SYMBOL (compat.h): every PMD split goes through it, but it
+ * is also called for PMDs that are no longer huge, or that map another
+ * folio; those it leaves alone, and so do we.
  */
 int xhp_hook_split_pmd_entry(struct kretprobe_instance *ri,
 			     struct pt_regs *regs)

@@ -55,7 +55,9 @@ static const struct xhp_sym_entry xhp_sym_table[] = {
 	FUNC(lru_add_drain_all, lru_add_drain_all, false),
 	FUNC(flush_tlb_mm_range, flush_tlb_mm_range, false),
 	DATA(mm_kobj, mm_kobj, true),
+#if XHP_HAVE_MTHP_SYSFS
 	DATA(mthp_stats, mthp_stats, false),
+#endif
 };
 
 #define ENDBR64_INSN	0xfa1e0ff3U	/* f3 0f 1e fa */
