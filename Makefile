@@ -21,7 +21,8 @@ MOD_DIR := $(REPO)
 else
 MOD_DIR := $(REPO)/build/kmod-$(KVER)
 endif
-KMOD_SRCS := $(wildcard kmod/*.c kmod/*.h) kmod/Kbuild
+# Sources only: kbuild's generated xhugepaged.mod.c belongs to each build.
+KMOD_SRCS := $(filter-out %.mod.c,$(wildcard kmod/*.c kmod/*.S kmod/*.h)) kmod/Kbuild
 
 .PHONY: all module modules module-6.1 clean deps check demo selftests tools checkpatch stress bench check-debug
 
@@ -31,6 +32,7 @@ module modules:
 	@test -d $(KDIR) || { echo "no headers for $(KVER): $(KDIR) (apt-get install linux-headers-$(KVER))" >&2; exit 1; }
 ifneq ($(MOD_DIR),$(REPO))
 	@mkdir -p $(MOD_DIR)
+	@find $(MOD_DIR) -maxdepth 1 -type l -delete
 	@for f in $(KMOD_SRCS); do ln -sfn $(REPO)/$$f $(MOD_DIR)/$${f#kmod/}; done
 endif
 	$(MAKE) -C $(KDIR) M=$(MOD_DIR) modules
