@@ -87,7 +87,8 @@ demo: deps
 # Kernel coding style. checkpatch.pl is not in the headers package: take it
 # from Debian's linux-source-6.12 tarball into build/ (never vendored).
 # Known, accepted reports: the SCAN_* X-macro table in kmod/results.c and
-# LINUX_VERSION_CODE in kmod/compat.h (the one place version checks live).
+# LINUX_VERSION_CODE in kmod/compat.h (the one place version checks live),
+# and there xhp_assign_str()'s source argument, which only 6.1 uses.
 CHECKPATCH := build/checkpatch/scripts/checkpatch.pl
 $(CHECKPATCH):
 	mkdir -p build/checkpatch
@@ -98,7 +99,7 @@ $(CHECKPATCH):
 CP_FILES := $(filter-out kmod/results.c kmod/compat.h %.mod.c,$(wildcard kmod/*.c kmod/*.h))
 checkpatch: $(CHECKPATCH)
 	perl $(CHECKPATCH) --no-tree --terse -f $(CP_FILES) selftests/*.c
-	perl $(CHECKPATCH) --no-tree --terse --ignore LINUX_VERSION_CODE,CONSTANT_COMPARISON -f kmod/compat.h
+	perl $(CHECKPATCH) --no-tree --terse --ignore LINUX_VERSION_CODE,CONSTANT_COMPARISON,MACRO_ARG_UNUSED -f kmod/compat.h
 	perl $(CHECKPATCH) --no-tree --terse \
 		--ignore COMPLEX_MACRO,BRACKET_SPACE,TRAILING_SEMICOLON,MACRO_ARG_UNUSED -f kmod/results.c
 
