@@ -288,11 +288,13 @@ static void verdict(const char *name, bool ok, long collapsed0,
 			       native);
 		ok = false;
 	}
-	if (want_collapses)
-		ksft_test_result(ok, "%s # collapsed in %ld ms\n", name, ms);
+	if (!ok)
+		ksft_test_result_fail("%s # after %ld ms\n", name, ms);
+	else if (want_collapses)
+		ksft_test_result_pass("%s # collapsed in %ld ms\n", name, ms);
 	else
-		ksft_test_result(ok, "%s # no collapse after 2 full scans (%ld ms)\n",
-				 name, ms);
+		ksft_test_result_pass("%s # no collapse after 2 full scans (%ld ms)\n",
+				      name, ms);
 }
 
 /*
@@ -745,8 +747,8 @@ static void prctl_respected(void)
 	}
 	close(fds[1]);
 	ok = child_wait(pid, fds[0], &ms);
-	ksft_test_result(ok, "prctl_thp_disable_respected # no collapse after 2 full scans (%ld ms)\n",
-			 ms);
+	ksft_test_result(ok, "prctl_thp_disable_respected # %s (%ld ms)\n",
+			 ok ? "no collapse after 2 full scans" : "failed", ms);
 }
 
 /*
@@ -875,6 +877,8 @@ static bool collapse_then_split(struct area *a, int seed, long *t_split,
 {
 	long ms, wasted0;
 
+	*t_split = now_ms();
+	*wasted = 0;
 	area_alloc(a, 1);
 	fill(a, 0, NR_PTES, seed);
 	madvise(a->p, PMD_SZ, MADV_HUGEPAGE);
