@@ -3,7 +3,13 @@
  * xhugepaged's own collapse tests, case for case after the kernel's
  * tools/testing/selftests/mm/khugepaged.c, plus the module's policy knobs:
  * enabled modes, VM_NOHUGEPAGE, prctl THP-disable, knob writes waking the
- * scanner, full_scans, and the scan_results counters naming each refusal.
+ * scanner, full_scans, the scan_results counters naming each refusal, and
+ * the anti-thrash backoff.
+ *
+ * A case that expects no collapse first proves the scanner passed over the
+ * range (scan_refuses()): full_scans advanced by 2 and the scan_results
+ * reason the range must be refused with grew. Running out of time before
+ * that is a failure.
  *
  * Every collapse must be xhugepaged's: the runner parks the native
  * khugepaged (native enabled=madvise so page faults can still make the
