@@ -68,9 +68,9 @@ for entry in "${contexts[@]}"; do
 	cases=$(wc -l <"$out.cases")
 	while read -r name b; do
 		if [ "$b" = 0 ]; then
-			ok "kernel_khugepaged_${tag}_$name"
+			ok "kernel_${tag}_$name"
 		else
-			not_ok "kernel_khugepaged_${tag}_$name"
+			not_ok "kernel_${tag}_$name"
 		fi
 	done <"$out.cases"
 	grep -E "$bad_re" "$out" | grep -vE "$known_fail" | sed 's/^/# counted against it: /'
@@ -79,9 +79,9 @@ for entry in "${contexts[@]}"; do
 	why="exit $rc (known failures $known), $bad_lines Fail/Timeout/corrupted lines, $cases/$want cases"
 	if [ "$rc" -eq "$known" ] && [ "$bad_lines" -eq 0 ] && [ "$cases" -eq "$want" ] &&
 		grep -q '^Restore THP and khugepaged settings\.\.\. OK' "$out"; then
-		ok "kernel_khugepaged_$ctx # $why"
+		ok "kernel_${tag} # $why"
 	else
-		not_ok "kernel_khugepaged_$ctx # $why"
+		not_ok "kernel_${tag} # $why"
 	fi
 done
 
