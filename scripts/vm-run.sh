@@ -26,8 +26,9 @@ usage: scripts/vm-run.sh [--kernel VERSION | --kernel-image PATH] [--mem SIZE]
                          [--accel kvm|tcg|auto] -- COMMAND [ARG...]
 
 Boots /boot/vmlinuz-VERSION (default: newest /boot/vmlinuz-6.12*) in QEMU
-(KVM if it can run a guest here, TCG otherwise) and runs COMMAND as root inside it,
-in the same directory as the caller's cwd. The guest sees the host's / read-
+(KVM if it can run a guest here, TCG otherwise; the choice is printed on
+stderr) and runs COMMAND as root inside it, in the same directory as the
+caller's cwd. The guest sees the host's / read-
 only through virtio-9p, under a tmpfs overlay: writes are lost at power-off.
 COMMAND's stdout and stderr both stream to this script's stdout; its stdin is
 /dev/null. The guest kernel log is saved under
