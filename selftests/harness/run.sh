@@ -11,7 +11,7 @@ set -uo pipefail	# not -e: every case checks its own statuses
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 vmrun=$repo/scripts/vm-run.sh
-cd "$repo"
+cd "$repo" || exit 1
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/xhp-harness.XXXXXX")
 hang_pid=''
