@@ -31,8 +31,9 @@ insmod "$XHP_KO" || { not_ok "insmod"; ktap_end; exit 1; }
 ours0=$(cat $X/khugepaged/pages_collapsed)
 
 # The contexts the mirror serves, each "CONTEXT CASES" (CASES: how many
-# "Run test:" cases the test has in it; 12 in both 6.1 and 6.12). Each is run on its own and is
-# one KTAP result of its own, beside one result per case.
+# "Run test:" cases the test has in it, the same in 6.1 and 6.12). Each is
+# run on its own and is one KTAP result of its own, beside one result per
+# case.
 # Not served yet: khugepaged:shmem (3 cases; the mirror has no shmem
 # scanning yet: add "khugepaged:shmem 3" here once it does);
 # khugepaged:file needs READ_ONLY_THP_FOR_FS, off in Debian's kernel;
