@@ -28,6 +28,7 @@ deps:
 # The README's test command; CI runs exactly this.
 check: deps
 	$(MAKE) module W=1
+	scripts/check-indirect-calls.sh kmod/xhugepaged.ko
 	$(MAKE) tools
 	scripts/check.sh
 
