@@ -15,6 +15,10 @@ echo "# harness self-tests (host; each boots a VM)"
 selftests/harness/run.sh 2>&1 | tee "$logdir/harness.ktap"
 echo
 
+echo "# DKMS package (host: make deb, DKMS build per kernel; one VM boot per kernel built)"
+selftests/xhp_dkms.sh 2>&1 | tee "$logdir/dkms.ktap"
+echo
+
 echo "# module suite (one VM boot)"
 scripts/vm-run.sh --timeout 1200 -- selftests/run_tests 2>"$logdir/vm-run.err" |
 	tee "$logdir/suite.ktap"
