@@ -101,9 +101,12 @@ dkms-install:
 	rm -rf $(DKMS_SRC)
 	$(MAKE) --no-print-directory dkms-tree DKMS_TREE_DIR=$(DKMS_SRC)
 	dkms add -m xhugepaged -v $(XHP_VERSION)
-	set -e; for k in $(DKMS_KERNELS); do \
-		dkms install -m xhugepaged -v $(XHP_VERSION) -k $$k; done
-	dkms status -m xhugepaged
+	@failed=; for k in $(DKMS_KERNELS); do \
+		dkms install -m xhugepaged -v $(XHP_VERSION) -k $$k || failed="$$failed $$k"; \
+	done; dkms status -m xhugepaged; \
+	if [ -n "$$failed" ]; then \
+		echo "dkms-install: build failed for:$$failed (make.log under /var/lib/dkms/xhugepaged/$(XHP_VERSION)/)" >&2; \
+		exit 1; fi
 
 dkms-remove:
 	@scripts/deps.sh dkms
