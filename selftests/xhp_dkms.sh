@@ -146,7 +146,7 @@ for k in $kernels; do
 		built+=("$k")
 	else
 		errs=$(grep -c 'error:' "$out/make-$k.log" 2>/dev/null)
-		first=$(grep -m 2 'error:' "$out/make-$k.log" 2>/dev/null | sed "s|.*/build/||" | tr '\n' ' ')
+		first=$(grep -m 2 -E 'error:|\*\*\*' "$out/make-$k.log" 2>/dev/null | sed "s|$out/dkms/$name/$ver/build/||g" | tr '\n' ' ')
 		not_ok "dkms_build_$k # dkms exit ${rc:-?}, ${errs:-0} compiler errors (log $out/make-$k.log); first: $first"
 	fi
 done
