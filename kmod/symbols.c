@@ -74,21 +74,10 @@ static u32 xhp_read_insn(unsigned long addr)
 	return insn;
 }
 
-/*
- * Address of a function via a throwaway kprobe: no call into the kernel's
- * symbol table. On IBT kernels kprobes report functions that begin with an
- * ENDBR or its seal at +4; step back to the real entry.
- */
-static unsigned long xhp_kprobe_lookup(const char *name)
+/* Kprobes report functions that begin with an ENDBR or its seal at +4. */
+static unsigned long xhp_entry_of(unsigned long addr)
 {
-	struct kprobe kp = { .symbol_name = name };
-	unsigned long addr;
 	u32 before;
-
-	if (register_kprobe(&kp))
-		return 0;
-	addr = (unsigned long)kp.addr;
-	unregister_kprobe(&kp);
 
 	if (IS_ENABLED(CONFIG_X86_KERNEL_IBT)) {
 		before = xhp_read_insn(addr - 4);
@@ -96,6 +85,33 @@ static unsigned long xhp_kprobe_lookup(const char *name)
 			addr -= 4;
 	}
 	return addr;
+}
+
+/*
+ * Addresses of the table's functions via throwaway kprobes: no call into
+ * the kernel's symbol table. Registered disabled, so they are never armed
+ * (no text patching), and unregistered together: one grace period.
+ */
+static void xhp_kprobe_lookup_all(void)
+{
+	struct kprobe kps[ARRAY_SIZE(xhp_sym_table)] = {};
+	struct kprobe *registered[ARRAY_SIZE(xhp_sym_table)];
+	int i, n = 0;
+
+	for (i = 0; i < ARRAY_SIZE(xhp_sym_table); i++) {
+		const struct xhp_sym_entry *e = &xhp_sym_table[i];
+
+		if (e->kind != XHP_SYM_FUNC)
+			continue;
+		kps[i].symbol_name = e->name;
+		kps[i].flags = KPROBE_FLAG_DISABLED;
+		if (register_kprobe(&kps[i]))
+			continue;
+		*e->text = xhp_entry_of((unsigned long)kps[i].addr);
+		registered[n++] = &kps[i];
+	}
+	if (n)
+		unregister_kprobes(registered, n);
 }
 
 static bool xhp_cet_msr(u64 bit)
@@ -169,12 +185,7 @@ int xhp_symbols_resolve(void)
 	if (ret)
 		return ret;
 
-	for (i = 0; i < ARRAY_SIZE(xhp_sym_table); i++) {
-		const struct xhp_sym_entry *e = &xhp_sym_table[i];
-
-		if (e->kind == XHP_SYM_FUNC)
-			*e->text = xhp_kprobe_lookup(e->name);
-	}
+	xhp_kprobe_lookup_all();
 	if (!xhp_sym.kallsyms_lookup_name) {
 		pr_err("cannot find kallsyms_lookup_name (CONFIG_KPROBES needed)\n");
 		return -ENOENT;
