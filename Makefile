@@ -3,17 +3,45 @@
 # Both install what they need (scripts/deps.sh) and run the module in a
 # QEMU VM booting Debian's own 6.12 kernel (scripts/vm-run.sh).
 
-KVER ?= $(shell ls -1 /lib/modules 2>/dev/null | grep '^6\.12' | sort -V | tail -n1)
+# The default kernel: the newest 6.12 installed (the running one if none).
+DEFAULT_KVER := $(shell ls -1 /lib/modules 2>/dev/null | grep '^6\.12' | sort -V | tail -n1)
+DEFAULT_KVER := $(or $(DEFAULT_KVER),$(shell uname -r))
+KVER ?= $(DEFAULT_KVER)
+# The other supported kernel: Debian 12's own, the newest 6.1 with headers.
+KVER_6_1 := $(shell ls -1d /lib/modules/6.1.0-*-amd64/build 2>/dev/null | sort -V | tail -n1 | cut -d/ -f4)
 KDIR ?= /lib/modules/$(KVER)/build
 REPO := $(CURDIR)
+# The default kernel's module is kmod/xhugepaged.ko; any other kernel's is
+# build/kmod-$(KVER)/xhugepaged.ko, built from symlinks to kmod/'s sources
+# (neither 6.1's nor 6.12's kbuild can put an external module's objects
+# elsewhere), so one checkout holds both. The guest picks the one for the
+# kernel it runs (selftests/lib.sh).
+ifeq ($(KVER),$(DEFAULT_KVER))
+MOD_DIR := $(REPO)
+else
+MOD_DIR := $(REPO)/build/kmod-$(KVER)
+endif
+# Sources only: kbuild's generated xhugepaged.mod.c belongs to each build.
+KMOD_SRCS := $(filter-out %.mod.c,$(wildcard kmod/*.c kmod/*.S kmod/*.h)) kmod/Kbuild
 
-.PHONY: all module modules clean deps check demo selftests tools checkpatch stress bench check-debug \
+.PHONY: all module modules module-6.1 clean deps check demo selftests tools checkpatch stress bench check-debug \
 	dkms-tree dkms-install dkms-remove deb
 
 all: module
 
 module modules:
-	$(MAKE) -C $(KDIR) M=$(REPO) modules
+	@test -d $(KDIR) || { echo "no headers for $(KVER): $(KDIR) (apt-get install linux-headers-$(KVER))" >&2; exit 1; }
+ifneq ($(MOD_DIR),$(REPO))
+	@mkdir -p $(MOD_DIR)
+	@find $(MOD_DIR) -maxdepth 1 -type l -delete
+	@for f in $(KMOD_SRCS); do ln -sfn $(REPO)/$$f $(MOD_DIR)/$${f#kmod/}; done
+endif
+	$(MAKE) -C $(KDIR) M=$(MOD_DIR) modules
+
+# The module for Debian's 6.1 too: build/kmod-$(KVER_6_1)/xhugepaged.ko.
+module-6.1:
+	@test -n "$(KVER_6_1)" || { echo "no 6.1 headers installed (make deps)" >&2; exit 1; }
+	$(MAKE) module KVER=$(KVER_6_1)
 
 # Userspace helpers for the demo and the tests.
 tools: selftests
@@ -29,7 +57,7 @@ deps:
 # The README's test command; CI runs exactly this.
 check: deps
 	$(MAKE) module W=1
-	scripts/check-indirect-calls.sh kmod/xhugepaged.ko
+	scripts/check-indirect-calls.sh kmod/xhugepaged.ko $$(ls build/kmod-*/xhugepaged.ko 2>/dev/null)
 	$(MAKE) tools
 	scripts/check.sh
 
@@ -82,8 +110,7 @@ XHP_VERSION := $(shell sed -n '1s/^[^(]*(\([^)]*\)).*/\1/p' debian/changelog)
 DKMS_SRC := /usr/src/xhugepaged-$(XHP_VERSION)
 # Every installed kernel with headers (Debian 12: 6.1 and 6.12).
 DKMS_KERNELS ?= $(sort $(notdir $(patsubst %/build,%,$(wildcard /lib/modules/*/build))))
-DKMS_SOURCES = Kbuild kmod/Kbuild \
-	$(filter-out %.mod.c,$(wildcard kmod/*.c)) $(wildcard kmod/*.h kmod/*.S)
+DKMS_SOURCES = Kbuild $(KMOD_SRCS)
 
 # The module's source tree with its dkms.conf, into DKMS_TREE_DIR (used by
 # dkms-install and by debian/rules, so both ship the same files).
@@ -129,7 +156,7 @@ deb:
 	@echo "deb: build/xhugepaged-dkms_$(XHP_VERSION)_all.deb"
 
 clean:
-	-$(MAKE) -C $(KDIR) M=$(REPO) clean
+	-$(MAKE) -C $(KDIR) M=$(MOD_DIR) clean
 	-$(MAKE) -C selftests clean
 	-$(MAKE) -C scripts/demo clean
 	rm -rf build

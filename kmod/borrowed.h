@@ -24,15 +24,27 @@ static inline int xhp_madvise_collapse(struct vm_area_struct *vma,
 				      start, end, 0);
 }
 
-/* Returns with *ptlp held and rcu_read_lock() taken, or NULL. */
-static inline pte_t *xhp_pte_offset_map_lock(struct mm_struct *mm,
-					     pmd_t *pmd, unsigned long addr,
-					     spinlock_t **ptlp)
+#if XHP_BORROW_PTE_OFFSET_MAP_LOCK
+/* __pte_offset_map_lock(): *ptlp held and rcu_read_lock() taken, or NULL. */
+static inline pte_t *xhp_borrowed_pte_offset_map_lock(struct mm_struct *mm,
+						      pmd_t *pmd,
+						      unsigned long addr,
+						      spinlock_t **ptlp)
 {
 	return (pte_t *)xhp_borrowed_call(xhp_sym.pte_offset_map_lock,
 					  (unsigned long)mm, (unsigned long)pmd,
 					  addr, (unsigned long)ptlp, 0);
 }
+#endif
+
+#if XHP_BORROW_FOLIO_MAPCOUNT
+/* Out of line and unexported before 6.9 (compat.h). */
+static inline int xhp_borrowed_folio_mapcount(struct folio *folio)
+{
+	return (int)xhp_borrowed_call(xhp_sym.folio_mapcount,
+				      (unsigned long)folio, 0, 0, 0, 0);
+}
+#endif
 
 /* Optional: a no-op where the kernel lacks it. */
 static inline void xhp_lru_add_drain_all(void)

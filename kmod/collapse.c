@@ -115,7 +115,7 @@ unsigned int xhp_collapse_batch(struct mm_struct *mm,
 		pmd_t *pmdp = xhp_find_pmd(mm, addr);
 		unsigned int result;
 
-		if (pmdp && pmd_trans_huge(pmdp_get_lockless(pmdp))) {
+		if (pmdp && pmd_trans_huge(xhp_pmdp_get_lockless(pmdp))) {
 			result = XHP_SCAN_SUCCEED;
 			huge++;
 			xhp_backoff_collapsed(mm, addr);

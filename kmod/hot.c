@@ -35,7 +35,7 @@ long xhp_hot_ranges(void)
 /* Test and clear the accessed bit of a PMD that points to a PTE table. */
 static bool xhp_pmd_table_young(pmd_t *pmdp)
 {
-	pmd_t pmd = pmdp_get_lockless(pmdp);
+	pmd_t pmd = xhp_pmdp_get_lockless(pmdp);
 
 	if (pmd_none(pmd) || !pmd_present(pmd) || pmd_trans_huge(pmd) ||
 	    pmd_bad(pmd) || !(pmd_flags(pmd) & _PAGE_ACCESSED))

@@ -54,12 +54,19 @@ struct xhp_sym_entry {
 /* vm_normal_page() is no longer borrowed: borrowed.h has our own. */
 static const struct xhp_sym_entry xhp_sym_table[] = {
 	FUNC(madvise_collapse, madvise_collapse, true),
+#if XHP_BORROW_PTE_OFFSET_MAP_LOCK
 	FUNC(__pte_offset_map_lock, pte_offset_map_lock, true),
+#endif
+#if XHP_BORROW_FOLIO_MAPCOUNT
+	FUNC(folio_mapcount, folio_mapcount, true),
+#endif
 	FUNC(lru_add_drain_all, lru_add_drain_all, false),
 	FUNC(flush_tlb_mm_range, flush_tlb_mm_range, false),
 	FUNC(kallsyms_lookup_name, kallsyms_lookup_name, true),
 	DATA(mm_kobj, mm_kobj, true),
+#if XHP_HAVE_MTHP_SYSFS
 	DATA(mthp_stats, mthp_stats, false),
+#endif
 };
 
 #define ENDBR64_INSN	0xfa1e0ff3U	/* f3 0f 1e fa */

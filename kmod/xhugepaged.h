@@ -20,7 +20,12 @@
  */
 struct xhp_borrowed {
 	unsigned long madvise_collapse;
+#if XHP_BORROW_PTE_OFFSET_MAP_LOCK
 	unsigned long pte_offset_map_lock;	/* __pte_offset_map_lock */
+#endif
+#if XHP_BORROW_FOLIO_MAPCOUNT
+	unsigned long folio_mapcount;
+#endif
 	unsigned long lru_add_drain_all;	/* optional */
 	unsigned long flush_tlb_mm_range;	/* optional */
 	unsigned long kallsyms_lookup_name;	/* for the data symbols */

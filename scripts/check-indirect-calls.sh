@@ -17,17 +17,19 @@
 #   any, inside __traceiter_*        the kernel's tracepoint macros calling
 #                                     probes registered through the exported
 #                                     tracepoint API (address-taken: ENDBR)
-# Usage: scripts/check-indirect-calls.sh [MODULE.ko]   (default kmod/xhugepaged.ko)
+# Usage: scripts/check-indirect-calls.sh [MODULE.ko...]   (default kmod/xhugepaged.ko)
 set -euo pipefail
 
-ko=${1:-kmod/xhugepaged.ko}
-if [ ! -f "$ko" ]; then
-	echo "check-indirect-calls: $ko not found (build it first: make module)" >&2
-	exit 2
-fi
 objdump=${OBJDUMP:-objdump}
-
-"$objdump" -d --reloc --no-show-raw-insn "$ko" | awk -v ko="$ko" '
+rc=0
+for ko in "${@:-kmod/xhugepaged.ko}"; do
+	if [ ! -f "$ko" ]; then
+		echo "check-indirect-calls: $ko not found (build it first: make module)" >&2
+		rc=2
+		continue
+	fi
+	# One awk program reads the whole disassembly (program text unindented).
+	"$objdump" -d --reloc --no-show-raw-insn "$ko" | awk -v ko="$ko" '
 function hex(s,   i, n) {
 	n = 0
 	for (i = 1; i <= length(s); i++)
@@ -92,4 +94,6 @@ END {
 	       ko, total, allowed_pv, allowed_tp, bad
 	exit bad ? 1 : 0
 }
-'
+' || rc=1
+done
+exit $rc

@@ -1,6 +1,7 @@
 #!/bin/bash
 # The kernel's own mm selftest `khugepaged` (built from Debian's
-# linux-source-6.12 by scripts/build-kernel-khugepaged.sh), run unchanged
+# linux-source of the running kernel's series, 6.1 or 6.12, by
+# scripts/build-kernel-khugepaged.sh), run unchanged
 # against xhugepaged's mirror bind-mounted over
 # /sys/kernel/mm/transparent_hugepage in a private mount namespace.
 # Every collapse case must pass with xhugepaged doing the collapsing: the
@@ -8,11 +9,12 @@
 # Runs inside the test VM from the repo root; KTAP output.
 set -u
 . selftests/lib.sh
-bin=build/kselftest-mm/khugepaged
+series=$(uname -r | cut -d. -f1,2)
+bin=build/kselftest-mm-$series/khugepaged
 
 ktap_begin
 if [ ! -x "$bin" ]; then
-	not_ok "kernel_khugepaged_built # $bin missing: run scripts/build-kernel-khugepaged.sh"
+	not_ok "kernel_khugepaged_built # $bin missing: run scripts/build-kernel-khugepaged.sh $series"
 	ktap_end; exit 1
 fi
 # Faults must be able to make THPs in MADV_HUGEPAGE areas (the kernel's test

@@ -27,7 +27,15 @@ import time
 
 X = "/sys/kernel/mm/xhugepaged"
 T = "/sys/kernel/mm/transparent_hugepage"
-KO = os.environ.get("XHP_KO", "kmod/xhugepaged.ko")
+
+
+def default_ko():
+    """As selftests/lib.sh: the build for the running kernel, else kmod/'s."""
+    own = "build/kmod-%s/xhugepaged.ko" % os.uname().release
+    return own if os.path.exists(own) else "kmod/xhugepaged.ko"
+
+
+KO = os.environ.get("XHP_KO") or default_ko()
 
 n = 0
 fails = 0
