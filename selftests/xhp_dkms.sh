@@ -20,7 +20,7 @@
 # tmpfs overlay: `dpkg -i` installs the package, the host's built state goes
 # into /var/lib/dkms, `dkms install` puts it into
 # /lib/modules/$(uname -r)/updates/dkms, `modprobe xhugepaged` loads it (the
-# loaded srcversion is the DKMS-built file's), and `dkms remove` + `dpkg -r`
+# loaded module's build ID is the DKMS-built file's), and `dkms remove` + `dpkg -r`
 # take module and sources away again. Two steps are done on the host
 # because TCG makes them take minutes (measured: the module build 6m50s,
 # one depmod over the kernel's 4,230 .ko.xz about 2.5 min): compiling
@@ -61,13 +61,22 @@ if [ "${1:-}" = "--guest" ]; then
 	find "$dir/depmod-$k/lib/modules/$k" -maxdepth 1 -type f -name 'modules.*' \
 		-exec cp {} /lib/modules/"$k"/ \;
 	file=$(modinfo -n $name 2>/dev/null)
-	want=$(modinfo -F srcversion "$dir/dkms/$name/$ver/$k/x86_64/module/$name.ko"* 2>/dev/null)
-	if modprobe $name 2>/tmp/modprobe.err && [ -d "$X" ] &&
-		[ "$(cat /sys/module/$name/srcversion)" = "$want" ] &&
+	# The DKMS-built file's GNU build ID (a SHA-1 of its contents), to be
+	# matched by the loaded module's (/sys/module/*/notes: raw ELF note,
+	# the ID is its last 20 bytes). Neither kernel sets srcversion here.
+	built=$(ls "$dir/dkms/$name/$ver/$k/x86_64/module/$name.ko"* 2>/dev/null | head -n 1)
+	case $built in *.xz) xz -dc "$built" ;; *) cat "$built" ;; esac >/tmp/built.ko 2>/dev/null
+	want=$(readelf -n /tmp/built.ko 2>/dev/null | awk '/Build ID/ { print $3 }')
+	loaded=
+	if modprobe $name 2>/tmp/modprobe.err; then
+		loaded=$(od -An -tx1 -v /sys/module/$name/notes/.note.gnu.build-id 2>/dev/null |
+			tr -d ' \n' | tail -c 40)
+	fi
+	if [ -d "$X" ] && [ -n "$want" ] && [ "$loaded" = "$want" ] &&
 		case $file in /lib/modules/$k/updates/dkms/*) true ;; *) false ;; esac; then
-		ok "modprobe_loads_dkms_module_$k # $file"
+		ok "modprobe_loads_dkms_module_$k # $file, build ID $want"
 	else
-		not_ok "modprobe_loads_dkms_module_$k # file '$file', srcversion $(cat /sys/module/$name/srcversion 2>/dev/null) vs $want, $(cat /tmp/modprobe.err)"
+		not_ok "modprobe_loads_dkms_module_$k # file '$file', loaded build ID '$loaded' vs built '$want', $(cat /tmp/modprobe.err)"
 	fi
 	modprobe -r $name 2>/dev/null
 	dkms remove -m $name -v $ver --all --no-depmod >/tmp/dpkg-r.log 2>&1
