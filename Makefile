@@ -24,7 +24,8 @@ endif
 # Sources only: kbuild's generated xhugepaged.mod.c belongs to each build.
 KMOD_SRCS := $(filter-out %.mod.c,$(wildcard kmod/*.c kmod/*.S kmod/*.h)) kmod/Kbuild
 
-.PHONY: all module modules module-6.1 clean deps check demo selftests tools checkpatch stress bench check-debug
+.PHONY: all module modules module-6.1 clean deps check demo selftests tools checkpatch stress bench check-debug \
+	dkms-tree dkms-install dkms-remove deb
 
 all: module
 
@@ -58,6 +59,7 @@ deps:
 check: deps
 	$(MAKE) module W=1
 	$(MAKE) module-6.1 W=1
+	scripts/check-indirect-calls.sh kmod/xhugepaged.ko $$(ls build/kmod-*/xhugepaged.ko 2>/dev/null)
 	$(MAKE) tools
 	scripts/check.sh
 
@@ -104,6 +106,57 @@ checkpatch: $(CHECKPATCH)
 	perl $(CHECKPATCH) --no-tree --terse --ignore LINUX_VERSION_CODE,CONSTANT_COMPARISON,MACRO_ARG_UNUSED -f kmod/compat.h
 	perl $(CHECKPATCH) --no-tree --terse \
 		--ignore COMPLEX_MACRO,BRACKET_SPACE,TRAILING_SEMICOLON,MACRO_ARG_UNUSED -f kmod/results.c
+
+# --- DKMS and the Debian package (README: installing with DKMS) ----------
+# The version lives in debian/changelog; dkms.conf gets it filled in.
+XHP_VERSION := $(shell sed -n '1s/^[^(]*(\([^)]*\)).*/\1/p' debian/changelog)
+DKMS_SRC := /usr/src/xhugepaged-$(XHP_VERSION)
+# Every installed kernel with headers (Debian 12: 6.1 and 6.12).
+DKMS_KERNELS ?= $(sort $(notdir $(patsubst %/build,%,$(wildcard /lib/modules/*/build))))
+DKMS_SOURCES = Kbuild $(KMOD_SRCS)
+
+# The module's source tree with its dkms.conf, into DKMS_TREE_DIR (used by
+# dkms-install and by debian/rules, so both ship the same files).
+dkms-tree:
+	@test -n "$(DKMS_TREE_DIR)" || { echo "dkms-tree: set DKMS_TREE_DIR" >&2; exit 2; }
+	install -d $(DKMS_TREE_DIR)/kmod
+	install -m 644 Kbuild $(DKMS_TREE_DIR)/
+	install -m 644 $(filter kmod/%,$(DKMS_SOURCES)) $(DKMS_TREE_DIR)/kmod/
+	sed 's/#MODULE_VERSION#/$(XHP_VERSION)/' dkms.conf >$(DKMS_TREE_DIR)/dkms.conf
+
+# Build and install for DKMS_KERNELS; DKMS rebuilds on kernel upgrades.
+dkms-install:
+	@scripts/deps.sh dkms
+	-dkms remove -m xhugepaged -v $(XHP_VERSION) --all >/dev/null 2>&1
+	rm -rf $(DKMS_SRC)
+	$(MAKE) --no-print-directory dkms-tree DKMS_TREE_DIR=$(DKMS_SRC)
+	dkms add -m xhugepaged -v $(XHP_VERSION)
+	@failed=; for k in $(DKMS_KERNELS); do \
+		dkms install -m xhugepaged -v $(XHP_VERSION) -k $$k || failed="$$failed $$k"; \
+	done; dkms status -m xhugepaged; \
+	if [ -n "$$failed" ]; then \
+		echo "dkms-install: build failed for:$$failed (make.log under /var/lib/dkms/xhugepaged/$(XHP_VERSION)/)" >&2; \
+		exit 1; fi
+
+dkms-remove:
+	@scripts/deps.sh dkms
+	if dkms status -m xhugepaged -v $(XHP_VERSION) | grep -q .; then \
+		dkms remove -m xhugepaged -v $(XHP_VERSION) --all; fi
+	rm -rf $(DKMS_SRC)
+
+# build/xhugepaged-dkms_$(XHP_VERSION)_all.deb, built with dh-dkms from a
+# copy of the tree in build/deb/ (nothing is written outside build/).
+DEB_TREE := build/deb/xhugepaged-$(XHP_VERSION)
+deb:
+	@scripts/deps.sh dpkg-dev debhelper dh-dkms
+	rm -rf build/deb && install -d $(DEB_TREE)/kmod
+	cp -r debian Makefile dkms.conf README $(DEB_TREE)/
+	install -m 644 Kbuild $(DEB_TREE)/
+	install -m 644 $(filter kmod/%,$(DKMS_SOURCES)) $(DEB_TREE)/kmod/
+	cd $(DEB_TREE) && dpkg-buildpackage -us -uc -b >../dpkg-buildpackage.log 2>&1 || \
+		{ tail -n 30 ../dpkg-buildpackage.log; exit 1; }
+	cp build/deb/xhugepaged-dkms_$(XHP_VERSION)_all.deb build/
+	@echo "deb: build/xhugepaged-dkms_$(XHP_VERSION)_all.deb"
 
 clean:
 	-$(MAKE) -C $(KDIR) M=$(MOD_DIR) clean

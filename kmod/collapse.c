@@ -152,7 +152,7 @@ unsigned int xhp_collapse_batch(struct mm_struct *mm,
 
 	trace_xhp_collapse_begin(mm, b->start, b->nr, "xhugepaged");
 	t0 = ktime_get_ns();
-	ret = xhp_sym.madvise_collapse(vma, &prev, b->start, end);
+	ret = xhp_madvise_collapse(vma, &prev, b->start, end);
 	WRITE_ONCE(xhp_engine.task, NULL);
 	*lock_dropped = !prev;
 

@@ -50,7 +50,7 @@ static inline bool xhp_folio_shared(struct folio *folio, struct page *page)
 #define xhp_folio_mapcount(folio) folio_mapcount(folio)
 #else
 #define XHP_BORROW_FOLIO_MAPCOUNT 1
-#define xhp_folio_mapcount(folio) xhp_sym.folio_mapcount(folio)
+#define xhp_folio_mapcount(folio) xhp_borrowed_folio_mapcount(folio)
 #endif
 
 /*
@@ -85,7 +85,7 @@ static inline bool xhp_folio_shared(struct folio *folio, struct page *page)
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 5, 0)
 #define XHP_BORROW_PTE_OFFSET_MAP_LOCK 1
 #define xhp_pte_offset_map_lock(mm, pmd, addr, ptlp) \
-	xhp_sym.pte_offset_map_lock(mm, pmd, addr, ptlp)
+	xhp_borrowed_pte_offset_map_lock(mm, pmd, addr, ptlp)
 #define xhp_pte_map_locked(ptl) do { __acquire(ptl); __acquire(RCU); } while (0)
 #else
 #define XHP_BORROW_PTE_OFFSET_MAP_LOCK 0

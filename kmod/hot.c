@@ -92,7 +92,7 @@ static unsigned int xhp_sweep(struct mm_struct *mm, unsigned long start,
 	*resume = vma ? addr : 0;
 	/* Make the next access walk the tables again, so it sets the bit. */
 	if (nr && xhp_sym.flush_tlb_mm_range)
-		xhp_sym.flush_tlb_mm_range(mm, lo, hi, PAGE_SHIFT, false);
+		xhp_flush_tlb_mm_range(mm, lo, hi, PAGE_SHIFT, false);
 	return nr;
 }
 

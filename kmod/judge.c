@@ -123,7 +123,7 @@ static unsigned int xhp_judge_ptes(struct vm_area_struct *vma,
 		if (pte_write(pteval))
 			v->writable = true;
 
-		page = xhp_sym.vm_normal_page(vma, a, pteval);
+		page = xhp_vm_normal_page(vma, a, pteval);
 		if (!page || is_zone_device_page(page))
 			return XHP_SCAN_PAGE_NULL;
 		folio = page_folio(page);

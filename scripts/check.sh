@@ -114,6 +114,11 @@ selftests/harness/run.sh 2>&1 | tee "$logdir/harness.ktap"
 harness_rc=${PIPESTATUS[0]}
 echo
 
+echo "# DKMS package (host: make deb, DKMS build per kernel; one VM boot per kernel built)"
+selftests/xhp_dkms.sh 2>&1 | tee "$logdir/dkms.ktap"
+dkms_rc=${PIPESTATUS[0]}
+echo
+
 echo "# module suite on 6.12 (one VM boot)"
 suite_t0=$(date +%s)
 run_suite suite -
@@ -142,6 +147,8 @@ echo "# verdict on the runs themselves"
 	result() { n=$((n + 1)); echo "${1/#ok /ok $n }" | sed "s/^not ok /not ok $n /"; }
 	result "$(judge_run "harness self-tests exited 0 and printed their whole plan" \
 		"$harness_rc" "$logdir/harness.ktap" /dev/null)"
+	result "$(judge_run "DKMS test exited 0 and printed its whole plan" \
+		"$dkms_rc" "$logdir/dkms.ktap" /dev/null)"
 	result "$(judge_run "suite VM exited 0, guest kernel log clean, whole plan printed" \
 		"$suite_rc" "$logdir/suite.ktap" "$logdir/vm-run-suite.err")"
 	if [ "$suite61_rc" != skip ]; then
