@@ -168,6 +168,8 @@ static ssize_t target_cgroup_store(struct kobject *kobj,
 	struct xhp_target_cg *tc = NULL, *old;
 	char *path;
 
+	if (count >= PAGE_SIZE)
+		return -EINVAL;	/* kernfs cut it: more may follow */
 	path = kstrndup(buf, count, GFP_KERNEL);
 	if (!path)
 		return -ENOMEM;
@@ -258,6 +260,8 @@ static ssize_t target_pids_store(struct kobject *kobj,
 	char *s;
 	int err;
 
+	if (count >= PAGE_SIZE)
+		return -EINVAL;	/* kernfs cut it: more may follow */
 	tp = kzalloc(sizeof(*tp), GFP_KERNEL);
 	s = kstrndup(buf, count, GFP_KERNEL);
 	if (!tp || !s) {
