@@ -44,11 +44,11 @@ try:
 except OSError as e:
     print(errno.errorcode[e.errno])' "$1" "$2"
 }
-# start NAME CGROUP: a workload; sets $pid.
+# start NAME CGROUP: a workload, in CGROUP from its first page; sets $pid.
 start() {
 	local ready=build/pv-ready.$1.$$
 	rm -f "$ready" "$ready.zapped"
-	selftests/bin/xhp_procview "$2" "$1" $MIB "$ready" &
+	sh -c "echo \$\$ >$2/cgroup.procs && exec selftests/bin/xhp_procview - $1 $MIB $ready" &
 	pid=$!
 	pids+=("$pid")
 	wait_for "[ -e $ready ]" 300
