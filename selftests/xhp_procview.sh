@@ -133,6 +133,24 @@ assert b["not_huge_kb"] >= a["not_huge_kb"]
 assert d["target_cgroup"] == "/xhp-pv-a"' "$json" $pa $pb
 scripts/xhp-top --once --top 8 | sed 's/^/# /'
 
+# --- the bpftrace tool, from the same counts through the tracepoints
+if command -v bpftrace >/dev/null; then
+	bt_out=build/pv-bt.$$
+	bpftrace scripts/bpftrace/why-not-huge-per-process.bt 8 >"$bt_out" 2>&1 &
+	bt=$!
+	wait_for "grep -q '^Tracing' $bt_out" 900
+	wait $bt
+	grep -v '^$' "$bt_out" | sed 's/^/# bt: /'
+	ha=$(anon_huge_kb $pa)
+	check "bpftrace_per_process # a huge $ha kB" grep -Eq "^@comm\[$pa\]: pv-a\$" "$bt_out"
+	check "bpftrace_per_process_huge # a" grep -Eq "^@huge_kb\[$pa\]: $ha\$" "$bt_out"
+	check "bpftrace_per_process_why_not # a" grep -Eq "^@why_not\[$pa, pmd_none\]: [0-9]+" "$bt_out"
+	check "bpftrace_per_process_passed_over # b" grep -Eq "^@target_skipped\[$pb\]: [1-9][0-9]*" "$bt_out"
+	rm -f "$bt_out"
+else
+	skip "bpftrace_per_process" "bpftrace not installed"
+fi
+
 # --- target_pids: now b only; a stays put and is passed over
 echo >$XK/target_cgroup
 echo "$pb" >$XK/target_pids
