@@ -198,7 +198,7 @@ done
 check "non_root_cannot_read_view" \
 	bash -c "! setpriv --reuid=65534 --regid=65534 --clear-groups cat $D >/dev/null 2>&1"
 check "targets_kept_after_non_root" test "$(cat $XK/target_cgroup)" = /xhp-pv-a -a "$(cat $XK/target_pids)" = "$pa $pb"
-check "view_shows_no_pointers" bash -c "! grep -Eiq '(^| )(0x)?(ffff)?[0-9a-f]{12,}( |$)' $D"
+check "view_shows_no_pointers" bash -c "! grep -Eiq '[0-9a-f]{12,}' $D"
 echo >$XK/target_cgroup
 echo >$XK/target_pids
 check "targets_cleared" test -z "$(cat $XK/target_cgroup)" -a -z "$(cat $XK/target_pids)"
