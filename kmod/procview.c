@@ -46,17 +46,12 @@ static unsigned int xhp_view_pmd_mapped(const struct xhp_mm_view *w)
 }
 
 /*
- * A new slot: until the scanner sees the mm's owner, the task that queued
- * it, if it is the mm's own. May run in a probe handler: no locks.
+ * A new slot. Slots are added from a worker, not by the process itself:
+ * who owns the mm is learned from mm->owner, at each visit and each read.
  */
 void xhp_view_init(struct xhp_mm_view *view, struct mm_struct *mm)
 {
 	memset(view, 0, sizeof(*view));
-	if (current->mm != mm || (current->flags & PF_KTHREAD))
-		return;
-	view->pid = current->tgid;
-	memcpy(view->comm, current->comm, sizeof(view->comm));
-	view->comm[sizeof(view->comm) - 1] = '\0';
 }
 
 /* The scanner starts on @mm (mm_users held) at @address. */
