@@ -65,6 +65,7 @@ done
 
 # --- the per-process view (Documentation/procview.rst) ---------------------
 say "Who is not huge, and why, per process (scripts/xhp-top, from /sys/kernel/debug/xhugepaged/processes)"
+run "grep -E '^pid |^$wl ' /sys/kernel/debug/xhugepaged/processes"
 run "scripts/xhp-top --once --top 5"
 scripts/xhp-top --json | python3 -c '
 import json, sys
