@@ -21,14 +21,6 @@
 
 #define PMD_SIZE_ (2UL << 20)
 
-static volatile sig_atomic_t zap;
-
-static void on_usr1(int sig)
-{
-	(void)sig;
-	zap = 1;
-}
-
 static void touch(const char *path)
 {
 	FILE *f = fopen(path, "w");
@@ -42,6 +34,7 @@ static void touch(const char *path)
 int main(int argc, char **argv)
 {
 	char zapped[4096];
+	sigset_t usr1;
 	size_t len;
 	char *m, *p;
 
@@ -76,15 +69,16 @@ int main(int argc, char **argv)
 		perror("madvise");
 		return 1;
 	}
-	signal(SIGUSR1, on_usr1);
+	/* SIGUSR1 is taken synchronously; SIGTERM keeps its default. */
+	sigemptyset(&usr1);
+	sigaddset(&usr1, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &usr1, NULL);
 	touch(argv[4]);
 	snprintf(zapped, sizeof(zapped), "%s.zapped", argv[4]);
 	for (;;) {
-		pause();
-		if (zap) {
-			zap = 0;
-			madvise(p, 2 * PMD_SIZE_, MADV_DONTNEED);
-			touch(zapped);
-		}
+		if (sigwaitinfo(&usr1, NULL) != SIGUSR1)
+			continue;
+		madvise(p, 2 * PMD_SIZE_, MADV_DONTNEED);
+		touch(zapped);
 	}
 }

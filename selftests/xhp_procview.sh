@@ -177,7 +177,7 @@ for c in "/xhp-pv-nonexistent ENOENT" "xhp-pv-a EINVAL" \
 done
 nopid=$((1 << 22))
 while [ -e /proc/$nopid ]; do nopid=$((nopid - 1)); done
-many=$(for i in $(seq 65); do printf '%s ' "$pb"; done)
+many=$(for _ in $(seq 65); do printf '%s ' "$pb"; done)
 for c in "garbage EINVAL" "-5 EINVAL" "$nopid ESRCH" "2 EINVAL" \
 	"${pb}x EINVAL"; do
 	set -- $c
