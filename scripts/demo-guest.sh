@@ -55,14 +55,6 @@ echo
 echo "Why the rest is not huge (khugepaged/scan_results, the kernel's SCAN_* names):"
 nonzero_results
 
-say "Switch policy to 'always': the plain region qualifies too"
-run "echo always > $X/enabled"
-for t in 1 2 3 4; do
-	sleep 1
-	printf '   %-6s %-18s %-16s %s\n' "+${t}s" "$(anon_huge_kb $wl) kB" \
-		"$(cat $K/pages_collapsed)" "$(cat $K/full_scans)"
-done
-
 # --- the per-process view (Documentation/procview.rst) ---------------------
 say "Who is not huge, and why, per process (scripts/xhp-top, from /sys/kernel/debug/xhugepaged/processes)"
 run "grep -E '^pid |^$wl ' /sys/kernel/debug/xhugepaged/processes"
@@ -82,7 +74,8 @@ plain = {
 pid = int(sys.argv[1])
 row = next((r for r in json.load(sys.stdin)["processes"] if r["pid"] == pid), None)
 if row is None:
-    sys.exit("the workload has left the queue")
+    print("   (the workload has left the queue)")
+    sys.exit(0)
 mib = lambda kb: kb / 1024.0
 print("The workload (pid %d, %s) has %.0f MiB of anonymous memory; %.0f MiB of it"
       % (pid, row["comm"], mib(row["anon_kb"]), mib(row["pmd_mapped_kb"])))
@@ -93,6 +86,14 @@ for r in row["why_not"]:
     print("   %-22s %5d  %s" % (r["reason"], r["count"], plain.get(r["reason"], "")))
 ' "$wl"
 # --- end of the per-process view ---------------------------------------------
+
+say "Switch policy to 'always': the plain region qualifies too"
+run "echo always > $X/enabled"
+for t in 1 2 3 4; do
+	sleep 1
+	printf '   %-6s %-18s %-16s %s\n' "+${t}s" "$(anon_huge_kb $wl) kB" \
+		"$(cat $K/pages_collapsed)" "$(cat $K/full_scans)"
+done
 
 wait "$wl"
 kill -INT "$bt" 2>/dev/null || true
