@@ -51,15 +51,17 @@ for t in 1 2 3 4 5 6; do
 	printf '   %-6s %-18s %-16s %s\n' "${t}s" "$(anon_huge_kb $wl) kB" \
 		"$(cat $K/pages_collapsed)" "$(cat $K/full_scans)"
 done
-echo
-echo "Why the rest is not huge (khugepaged/scan_results, the kernel's SCAN_* names):"
-nonzero_results
 
 # --- the per-process view (Documentation/procview.rst) ---------------------
 say "Who is not huge, and why, per process (scripts/xhp-top, from /sys/kernel/debug/xhugepaged/processes)"
-run "grep -E '^pid |^$wl ' /sys/kernel/debug/xhugepaged/processes"
-run "scripts/xhp-top --once --top 5"
-scripts/xhp-top --json | python3 -c '
+# One copy of the table while the workload runs, so all below agrees.
+view=$(mktemp)
+cat /sys/kernel/debug/xhugepaged/processes >"$view"
+printf '$ grep -E "^pid |^%s " /sys/kernel/debug/xhugepaged/processes\n' "$wl"
+grep -E "^pid |^$wl " "$view"
+printf '$ scripts/xhp-top --once --top 5\n'
+scripts/xhp-top --once --top 5 --source "$view"
+scripts/xhp-top --json --source "$view" | python3 -c '
 import json, sys
 plain = {
     "exceed_none_pte": "too many empty PTEs in the 2 MiB range (more than max_ptes_none)",
@@ -85,7 +87,13 @@ print("The scanner judged %d ranges there; what it said about the rest:" % row["
 for r in row["why_not"]:
     print("   %-22s %5d  %s" % (r["reason"], r["count"], plain.get(r["reason"], "")))
 ' "$wl"
+rm -f "$view"
 # --- end of the per-process view ---------------------------------------------
+
+echo
+echo "Why the rest is not huge (khugepaged/scan_results, the kernel's SCAN_* names):"
+nonzero_results
+
 
 say "Switch policy to 'always': the plain region qualifies too"
 run "echo always > $X/enabled"
