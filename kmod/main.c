@@ -11,6 +11,7 @@
 #include <linux/math64.h>
 
 #include "xhugepaged.h"
+#include "procview.h"
 
 #define CREATE_TRACE_POINTS
 #include "trace.h"
@@ -38,16 +39,20 @@ static int __init xhp_init(void)
 	if (err)
 		goto probes_remove;
 
+	xhp_view_debugfs_init();
+
 	err = xhp_scanner_start();
 	if (err)
-		goto sysfs_exit;
+		goto debugfs_exit;
 
 	pr_info("loaded: enabled=%s, %u mms queued\n",
 		xhp_mode_name(xhp_knobs.enabled), xhp_registry_count());
 	return 0;
 
-sysfs_exit:
+debugfs_exit:
+	xhp_view_debugfs_exit();
 	xhp_sysfs_exit();
+	xhp_target_exit();
 probes_remove:
 	xhp_probes_remove(NULL);
 registry_exit:
@@ -66,9 +71,11 @@ static void __exit xhp_exit(void)
 	 */
 	xhp_probes_remove_begin();
 	xhp_scanner_request_stop();
+	xhp_view_debugfs_exit();
 	xhp_sysfs_exit();
 	xhp_probes_remove_scanner_hooks(&pt);
 	stop_ns = xhp_scanner_stop();
+	xhp_target_exit();
 	xhp_registry_exit();
 	xhp_probes_remove_end(&pt);
 	total = ktime_get_ns() - start;

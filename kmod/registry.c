@@ -36,6 +36,7 @@
 #include "xhugepaged.h"
 #include "hooks.h"
 #include "trace.h"
+#include "procview.h"
 
 #define XHP_MM_HASH_BITS 10
 
@@ -114,6 +115,7 @@ static void xhp_registry_add(struct mm_struct *mm, gfp_t gfp)
 	slot->mm = mm;
 	memset(slot->address, 0, sizeof(slot->address));
 	slot->visited = 0;
+	xhp_view_init(&slot->view, mm);
 
 	spin_lock(&xhp_reg_lock);
 	if (xhp_lookup(mm)) {
@@ -387,6 +389,30 @@ bool xhp_registry_cursor_first_visit(int c, struct mm_struct *mm)
 	}
 	spin_unlock(&xhp_reg_lock);
 	return first;
+}
+
+void xhp_registry_with_slot(struct mm_struct *mm,
+			    void (*fn)(struct xhp_mm_slot *slot, void *arg),
+			    void *arg)
+{
+	struct xhp_mm_slot *slot;
+
+	spin_lock(&xhp_reg_lock);
+	slot = xhp_lookup(mm);
+	if (slot)
+		fn(slot, arg);
+	spin_unlock(&xhp_reg_lock);
+}
+
+void xhp_registry_for_each(void (*fn)(struct xhp_mm_slot *slot, void *arg),
+			   void *arg)
+{
+	struct xhp_mm_slot *slot;
+
+	spin_lock(&xhp_reg_lock);
+	list_for_each_entry(slot, &xhp_mm_list, node)
+		fn(slot, arg);
+	spin_unlock(&xhp_reg_lock);
 }
 
 unsigned int xhp_registry_count(void)

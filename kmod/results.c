@@ -10,6 +10,7 @@
 #include <linux/atomic.h>
 
 #include "xhugepaged.h"
+#include "procview.h"
 
 #define XHP_RESULTS(X)							\
 	X(FAIL, fail) X(SUCCEED, succeed) X(PMD_NULL, pmd_null)		\
@@ -50,6 +51,7 @@ void xhp_result_count(unsigned int result)
 {
 	if (result < XHP_SCAN_NR_RESULTS)
 		atomic_long_inc(&xhp_results[result]);
+	xhp_view_result(result);
 }
 
 struct xhp_result_attr {

@@ -19,6 +19,7 @@
 
 #include "xhugepaged.h"
 #include "trace.h"
+#include "procview.h"
 
 struct xhp_scanner_stats xhp_stats;
 
@@ -153,6 +154,7 @@ static bool xhp_judge_range(struct xhp_scan_state *s,
 
 	xhp_judge_pmd(s->mm, vma, addr, &v);
 	s->progress += HPAGE_PMD_NR;
+	xhp_view_judged();
 	trace_xhp_scan_pmd(s->mm, addr, v.result, xhp_result_name(v.result),
 			   v.none_or_zero, v.swap, v.shared, v.referenced,
 			   v.writable);
@@ -244,12 +246,19 @@ static unsigned int xhp_scan_mm(unsigned int budget, bool *alloc_failed,
 		return 1;
 	s.address = ALIGN(s.address, HPAGE_PMD_SIZE);
 
+	if (!xhp_target_match(s.mm)) {
+		xhp_target_skip(s.mm, true);
+		*wrapped = xhp_registry_cursor_put(XHP_CURSOR_FIFO, s.mm, 0,
+						   true);
+		return 1;
+	}
 	if (!mmap_read_trylock(s.mm)) {
 		/* Busy: come back to it next pass, as khugepaged does. */
 		*wrapped = xhp_registry_cursor_put(XHP_CURSOR_FIFO, s.mm,
 						   s.address, true);
 		return 1;
 	}
+	xhp_view_visit_begin(s.mm, true, s.address);
 	while (s.progress < budget && !s.alloc_failed &&
 	       !xhp_should_stop()) {
 		vma = find_vma(s.mm, s.address);
@@ -269,6 +278,7 @@ static unsigned int xhp_scan_mm(unsigned int budget, bool *alloc_failed,
 	}
 	if (!s.unlocked)
 		mmap_read_unlock(s.mm);
+	xhp_view_visit_end(mm_done);
 
 	*alloc_failed = s.alloc_failed;
 	*wrapped = xhp_registry_cursor_put(XHP_CURSOR_FIFO, s.mm, s.address,
@@ -358,7 +368,13 @@ static unsigned int xhp_do_hot(unsigned int budget, bool *alloc_failed)
 					       &new_pass);
 		if (!s.mm)
 			break;
+		if (!xhp_target_match(s.mm)) {
+			xhp_target_skip(s.mm, false);
+			xhp_registry_cursor_put(XHP_CURSOR_HOT, s.mm, 0, true);
+			continue;
+		}
 		if (mmap_read_trylock(s.mm)) {
+			xhp_view_visit_begin(s.mm, false, s.address);
 			if (xhp_registry_cursor_first_visit(XHP_CURSOR_HOT,
 							    s.mm)) {
 				xhp_prime_mm(&s);
@@ -373,6 +389,7 @@ static unsigned int xhp_do_hot(unsigned int budget, bool *alloc_failed)
 			}
 			if (!s.unlocked)
 				mmap_read_unlock(s.mm);
+			xhp_view_visit_end(false);
 		}
 		used += s.progress;
 		*alloc_failed = s.alloc_failed;

@@ -19,6 +19,7 @@
 
 #include "xhugepaged.h"
 #include "events.h"
+#include "procview.h"
 
 /* --- multiple-choice files: "a [b] c" ------------------------------------ */
 
@@ -550,6 +551,7 @@ static struct kobject *xhp_khugepaged_kobj;
 static const struct attribute_group *xhp_khugepaged_groups[] = {
 	&xhp_khugepaged_group,
 	&xhp_results_group,
+	&xhp_target_group,
 	NULL,
 };
 

@@ -167,6 +167,66 @@ TRACE_EVENT(xhp_split,
 		  __entry->address)
 );
 
+/*
+ * One scanner visit of one process: what it judged and collapsed, what it
+ * found PMD-mapped, and the per-process view after it (procview.c).
+ * Strings are copied as arrays: the same on every supported kernel.
+ */
+TRACE_EVENT(xhp_mm_scanned,
+	TP_PROTO(pid_t pid, const char *comm, bool hot, unsigned int judged,
+		 unsigned int collapsed, unsigned int pmd_mapped,
+		 bool pass_done, unsigned int pmd_mapped_total,
+		 unsigned int passes, unsigned long anon_kb),
+	TP_ARGS(pid, comm, hot, judged, collapsed, pmd_mapped, pass_done,
+		pmd_mapped_total, passes, anon_kb),
+	TP_STRUCT__entry(
+		__field(pid_t, pid)
+		__array(char, comm, TASK_COMM_LEN)
+		__field(bool, hot)
+		__field(unsigned int, judged)
+		__field(unsigned int, collapsed)
+		__field(unsigned int, pmd_mapped)
+		__field(bool, pass_done)
+		__field(unsigned int, pmd_mapped_total)
+		__field(unsigned int, passes)
+		__field(unsigned long, anon_kb)
+	),
+	TP_fast_assign(
+		__entry->pid = pid;
+		memcpy(__entry->comm, comm, TASK_COMM_LEN);
+		__entry->hot = hot;
+		__entry->judged = judged;
+		__entry->collapsed = collapsed;
+		__entry->pmd_mapped = pmd_mapped;
+		__entry->pass_done = pass_done;
+		__entry->pmd_mapped_total = pmd_mapped_total;
+		__entry->passes = passes;
+		__entry->anon_kb = anon_kb;
+	),
+	TP_printk("pid=%d comm=%s hot=%d judged=%u collapsed=%u pmd_mapped=%u pass_done=%d pmd_mapped_total=%u passes=%u anon_kb=%lu",
+		  __entry->pid, __entry->comm, __entry->hot, __entry->judged,
+		  __entry->collapsed, __entry->pmd_mapped, __entry->pass_done,
+		  __entry->pmd_mapped_total, __entry->passes, __entry->anon_kb)
+);
+
+/* The scanner passed over a process outside khugepaged/target_*. */
+TRACE_EVENT(xhp_mm_skipped,
+	TP_PROTO(pid_t pid, const char *comm, unsigned int target_skipped),
+	TP_ARGS(pid, comm, target_skipped),
+	TP_STRUCT__entry(
+		__field(pid_t, pid)
+		__array(char, comm, TASK_COMM_LEN)
+		__field(unsigned int, target_skipped)
+	),
+	TP_fast_assign(
+		__entry->pid = pid;
+		memcpy(__entry->comm, comm, TASK_COMM_LEN);
+		__entry->target_skipped = target_skipped;
+	),
+	TP_printk("pid=%d comm=%s target_skipped=%u", __entry->pid,
+		  __entry->comm, __entry->target_skipped)
+);
+
 #endif /* _XHP_TRACE_H */
 
 #undef TRACE_INCLUDE_PATH

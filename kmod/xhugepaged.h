@@ -7,6 +7,7 @@
 #include <linux/kobject.h>
 #include <linux/wait.h>
 #include <linux/mm_types.h>
+#include <linux/sched.h>
 
 #include "compat.h"
 
@@ -170,12 +171,25 @@ long xhp_backoff_skipped(void);
 /* --- mm registry (registry.c) -------------------------------------------- */
 enum xhp_cursor_id { XHP_CURSOR_FIFO, XHP_CURSOR_HOT, XHP_NR_CURSORS };
 
+/* The per-process view's counters (procview.c), kept in each slot. */
+struct xhp_mm_view {
+	pid_t pid;			/* its owner when last seen */
+	char comm[TASK_COMM_LEN];
+	unsigned long last_scan;	/* jiffies of the last visit; 0: never */
+	unsigned int judged, collapsed, target_skipped, passes;
+	unsigned int pass_mapped;	/* PMD-mapped or collapsed, this pass */
+	unsigned int pmd_mapped;	/* the same at the end of the last pass */
+	unsigned int collapsed_since;	/* collapses since that pass ended */
+	unsigned int results[XHP_SCAN_NR_RESULTS];
+};
+
 struct xhp_mm_slot {
 	struct hlist_node hash;
 	struct list_head node;
 	struct mm_struct *mm;		/* holds an mmgrab() reference */
 	unsigned long address[XHP_NR_CURSORS];	/* where each cursor resumes */
 	unsigned int visited;		/* BIT(cursor): it has been here */
+	struct xhp_mm_view view;
 };
 int xhp_registry_init(void);
 void xhp_registry_exit(void);
@@ -188,6 +202,12 @@ bool xhp_registry_cursor_put(int c, struct mm_struct *mm,
 bool xhp_registry_cursor_first_visit(int c, struct mm_struct *mm);
 unsigned int xhp_registry_count(void);
 bool xhp_registry_empty(void);
+/* Call @fn on @mm's slot, or on every slot, under the registry's lock. */
+void xhp_registry_with_slot(struct mm_struct *mm,
+			    void (*fn)(struct xhp_mm_slot *slot, void *arg),
+			    void *arg);
+void xhp_registry_for_each(void (*fn)(struct xhp_mm_slot *slot, void *arg),
+			   void *arg);
 
 /* --- kprobe/tracepoint table (probes.c) ---------------------------------- */
 int xhp_probes_install(void);

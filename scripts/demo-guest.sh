@@ -51,9 +51,49 @@ for t in 1 2 3 4 5 6; do
 	printf '   %-6s %-18s %-16s %s\n' "${t}s" "$(anon_huge_kb $wl) kB" \
 		"$(cat $K/pages_collapsed)" "$(cat $K/full_scans)"
 done
+
+# --- the per-process view (Documentation/procview.rst) ---------------------
+say "Who is not huge, and why, per process (scripts/xhp-top, from /sys/kernel/debug/xhugepaged/processes)"
+# One copy of the table while the workload runs, so all below agrees.
+view=$(mktemp)
+cat /sys/kernel/debug/xhugepaged/processes >"$view"
+printf '$ grep -E "^pid |^%s " /sys/kernel/debug/xhugepaged/processes\n' "$wl"
+grep -E "^pid |^$wl " "$view"
+printf '$ scripts/xhp-top --once --top 5\n'
+scripts/xhp-top --once --top 5 --source "$view"
+scripts/xhp-top --json --source "$view" | python3 -c '
+import json, sys
+plain = {
+    "exceed_none_pte": "too many empty PTEs in the 2 MiB range (more than max_ptes_none)",
+    "vma_check": "a VMA the policy keeps small (no MADV_HUGEPAGE under madvise, or too small)",
+    "pmd_none": "no page table there yet: nothing to collapse",
+    "lack_referenced_page": "not touched since the last look",
+    "page_ro": "only read, never written",
+    "exceed_swap_pte": "too much of it swapped out",
+    "exceed_shared_pte": "shared with another process",
+    "alloc_huge_page_fail": "no free 2 MiB page at the time",
+}
+pid = int(sys.argv[1])
+row = next((r for r in json.load(sys.stdin)["processes"] if r["pid"] == pid), None)
+if row is None:
+    print("   (the workload has left the queue)")
+    sys.exit(0)
+mib = lambda kb: kb / 1024.0
+print("The workload (pid %d, %s) has %.0f MiB of anonymous memory; %.0f MiB of it"
+      % (pid, row["comm"], mib(row["anon_kb"]), mib(row["pmd_mapped_kb"])))
+print("is PMD-mapped (%d ranges collapsed by xhugepaged) and %.0f MiB is still small."
+      % (row["collapsed"], mib(row["not_huge_kb"])))
+print("The scanner judged %d ranges there; what it said about the rest:" % row["judged"])
+for r in row["why_not"]:
+    print("   %-22s %5d  %s" % (r["reason"], r["count"], plain.get(r["reason"], "")))
+' "$wl"
+rm -f "$view"
+# --- end of the per-process view ---------------------------------------------
+
 echo
 echo "Why the rest is not huge (khugepaged/scan_results, the kernel's SCAN_* names):"
 nonzero_results
+
 
 say "Switch policy to 'always': the plain region qualifies too"
 run "echo always > $X/enabled"
