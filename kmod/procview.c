@@ -88,9 +88,8 @@ void xhp_view_result(unsigned int result)
 }
 
 /* Under the registry's lock: add the visit to the slot's view. */
-static void xhp_view_fold(struct xhp_mm_slot *slot, void *arg)
+void xhp_view_fold(struct xhp_mm_slot *slot, struct xhp_view_visit *v)
 {
-	struct xhp_view_visit *v = arg;
 	struct xhp_mm_view *w = &slot->view;
 	unsigned int collapsed = v->results[XHP_SCAN_SUCCEED], i;
 
@@ -137,7 +136,7 @@ void xhp_view_visit_end(bool pass_done)
 	if (!v->mm)
 		return;
 	v->pass_done = pass_done && v->fifo;
-	xhp_registry_with_slot(v->mm, xhp_view_fold, v);
+	xhp_registry_fold_view(v->mm, v);
 	trace_xhp_mm_scanned(v->pid, v->comm, !v->fifo, v->judged,
 			     v->results[XHP_SCAN_SUCCEED],
 			     v->results[XHP_SCAN_PMD_MAPPED], v->pass_done,
@@ -153,7 +152,7 @@ void xhp_view_skipped(struct mm_struct *mm, bool fifo)
 
 	xhp_view_visit_begin(mm, fifo, 1);
 	v->target_skipped = true;
-	xhp_registry_with_slot(mm, xhp_view_fold, v);
+	xhp_registry_fold_view(mm, v);
 	trace_xhp_mm_skipped(v->pid, v->comm, v->target_skips);
 	v->mm = NULL;
 }
@@ -173,10 +172,8 @@ struct xhp_view_snap {
 	struct xhp_view_row rows[];
 };
 
-static void xhp_view_copy(struct xhp_mm_slot *slot, void *arg)
+void xhp_view_copy(struct xhp_mm_slot *slot, struct xhp_view_snap *s)
 {
-	struct xhp_view_snap *s = arg;
-
 	if (s->nr == s->max)
 		return;
 	mmgrab(slot->mm);
@@ -260,7 +257,7 @@ static void xhp_view_show_row(struct seq_file *m, struct xhp_view_snap *s,
 	else
 		seq_putc(m, '-');
 	if (cgrp)
-		cgroup_put(cgrp);
+		xhp_cgroup_put(cgrp);
 	seq_printf(m, " %d %lu %lu %lu %u %u %u %u ",
 		   xhp_target_match(r->mm),
 		   xhp_view_kb(r->mm, MM_ANONPAGES),
@@ -327,7 +324,7 @@ static int xhp_view_open(struct inode *inode, struct file *file)
 		kvfree(s);
 		return -ENOMEM;
 	}
-	xhp_registry_for_each(xhp_view_copy, s);
+	xhp_registry_copy_views(s);
 	err = seq_open(file, &xhp_view_seq_ops);
 	if (err) {
 		xhp_view_snap_free(s);

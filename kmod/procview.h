@@ -48,11 +48,16 @@ void xhp_view_visit_begin(struct mm_struct *mm, bool fifo,
 void xhp_view_judged(void);
 void xhp_view_result(unsigned int result);
 void xhp_view_visit_end(bool pass_done);
+/* Under the registry lock (xhp_registry_fold_view/copy_views). */
+void xhp_view_fold(struct xhp_mm_slot *slot, struct xhp_view_visit *v);
+void xhp_view_copy(struct xhp_mm_slot *slot, struct xhp_view_snap *s);
 void xhp_view_skipped(struct mm_struct *mm, bool fifo);
 int xhp_view_debugfs_init(void);
 void xhp_view_debugfs_exit(void);
 
 /* target.c */
+struct cgroup;
+void xhp_cgroup_put(struct cgroup *cgrp);
 bool xhp_target_match(struct mm_struct *mm);
 /* The scanner passes over @mm: count it, here and in its view. */
 void xhp_target_skip(struct mm_struct *mm, bool fifo);

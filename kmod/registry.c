@@ -391,27 +391,29 @@ bool xhp_registry_cursor_first_visit(int c, struct mm_struct *mm)
 	return first;
 }
 
-void xhp_registry_with_slot(struct mm_struct *mm,
-			    void (*fn)(struct xhp_mm_slot *slot, void *arg),
-			    void *arg)
+/*
+ * The view's two visits to the slots, under the registry lock. Direct
+ * calls, not callbacks: the module makes no indirect call of its own
+ * (scripts/check-indirect-calls.sh).
+ */
+void xhp_registry_fold_view(struct mm_struct *mm, struct xhp_view_visit *v)
 {
 	struct xhp_mm_slot *slot;
 
 	spin_lock(&xhp_reg_lock);
 	slot = xhp_lookup(mm);
 	if (slot)
-		fn(slot, arg);
+		xhp_view_fold(slot, v);
 	spin_unlock(&xhp_reg_lock);
 }
 
-void xhp_registry_for_each(void (*fn)(struct xhp_mm_slot *slot, void *arg),
-			   void *arg)
+void xhp_registry_copy_views(struct xhp_view_snap *s)
 {
 	struct xhp_mm_slot *slot;
 
 	spin_lock(&xhp_reg_lock);
 	list_for_each_entry(slot, &xhp_mm_list, node)
-		fn(slot, arg);
+		xhp_view_copy(slot, s);
 	spin_unlock(&xhp_reg_lock);
 }
 

@@ -203,11 +203,10 @@ bool xhp_registry_cursor_first_visit(int c, struct mm_struct *mm);
 unsigned int xhp_registry_count(void);
 bool xhp_registry_empty(void);
 /* Call @fn on @mm's slot, or on every slot, under the registry's lock. */
-void xhp_registry_with_slot(struct mm_struct *mm,
-			    void (*fn)(struct xhp_mm_slot *slot, void *arg),
-			    void *arg);
-void xhp_registry_for_each(void (*fn)(struct xhp_mm_slot *slot, void *arg),
-			   void *arg);
+struct xhp_view_visit;
+struct xhp_view_snap;
+void xhp_registry_fold_view(struct mm_struct *mm, struct xhp_view_visit *v);
+void xhp_registry_copy_views(struct xhp_view_snap *s);
 
 /* --- kprobe/tracepoint table (probes.c) ---------------------------------- */
 int xhp_probes_install(void);
