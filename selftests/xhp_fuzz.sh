@@ -1,0 +1,137 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Address-space fuzzing under a flat-out scanner, in the VM as root from the
+# repo root. bin/xhp_fuzz workers mmap/munmap/mremap/mprotect/brk/madvise/
+# mlock/userfaultfd/fork/exit patterned memory (sizes and offsets not
+# multiples of 2 MiB, MAP_SHARED and KSM included) and verify every page,
+# while xhugepaged scans flat out (enabled=always, scan_sleep_millisecs=0,
+# pages_to_scan=65536, scan_order=hot, backoff_window_millisecs=5000,
+# max_ptes_none=511) and is unloaded and loaded RELOADS times; the kernel's
+# khugepaged is parked (lib.sh), KSM and swap on zram are on. Hist triggers
+# on xhp_scan_pmd and xhp_collapse_begin see every judged address and
+# every batch, the ring buffer keeps any unaligned one, and
+# xhp_fuzz_trace.py checks them (PMD-aligned; inside what the process
+# mapped). The trace checker is first shown a synthetic unaligned address,
+# which it must reject. The VM runner fails the run on any kernel warning.
+# Usage: xhp_fuzz.sh [SECONDS [RELOADS [PROCS [SEED]]]]   (default 60 3 4 random)
+set -u
+. selftests/lib.sh
+secs=${1:-60}
+reloads=${2:-3}
+procs=${3:-4}
+seed=${4:-${XHP_FUZZ_SEED:-$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}}
+params="enabled=always scan_sleep_millisecs=0 pages_to_scan=65536 scan_order=hot backoff_window_millisecs=5000 max_ptes_none=511"
+TR=/sys/kernel/tracing
+EV=$TR/events/xhugepaged
+out=build/fuzz.$$
+ktap_begin
+mkdir -p "$out/maps"
+xhp_unload_quiet
+xhp_native_park
+
+# The checker must be able to fail: a synthetic unaligned judged address
+# (the one issue 13 saw) and an address outside every logged range.
+printf 'maps 7fa84a400000 7fa84ac00000\n' >"$out/maps/1"
+printf '{ pid:          1, address: 0x00007fa84a801000 } hitcount:          1\n' >"$out/synthetic.unaligned"
+printf '{ pid:          1, address: 0x00007fb000000000 } hitcount:          1\n' >"$out/synthetic.outside"
+printf '{ pid:          1, address: 0x00007fa84a400000 } hitcount:          1\n' >"$out/synthetic.good"
+check "trace_checker_rejects_unaligned_address" \
+	eval "! selftests/xhp_fuzz_trace.py --maps $out/maps --scan-hist $out/synthetic.unaligned >/dev/null"
+check "trace_checker_rejects_address_outside_mappings" \
+	eval "! selftests/xhp_fuzz_trace.py --maps $out/maps --scan-hist $out/synthetic.outside >/dev/null"
+check "trace_checker_accepts_aligned_address_inside" \
+	selftests/xhp_fuzz_trace.py --maps "$out/maps" --scan-hist "$out/synthetic.good" >/dev/null
+rm -f "$out"/maps/1 "$out"/synthetic.*
+
+mountpoint -q $TR || mount -t tracefs nodev $TR
+xhp_swap_on || echo "# no swap: MADV_PAGEOUT only drops clean pages"
+ksm_run=$(cat /sys/kernel/mm/ksm/run)
+ksm_sleep=$(cat /sys/kernel/mm/ksm/sleep_millisecs)
+echo 20 >/sys/kernel/mm/ksm/sleep_millisecs
+echo 1 >/sys/kernel/mm/ksm/run
+
+hists=0 collapsed=0 loads=0 reloaded=0
+# Hist triggers keyed on every (pid, address) judged and every batch (at
+# most 3 keys), the ring buffer only for what is misaligned (so it cannot
+# overflow). All of it comes off before rmmod: a module unloaded with a
+# probe on its tracepoints gets a kernel WARNING (tracepoint.c).
+scan_hist='hist:keys=pid,address.hex:size=65536'
+collapse_hist='hist:keys=address.hex,nr,initiator:size=8192'
+arm() {
+	echo "$scan_hist" >$EV/xhp_scan_pmd/trigger &&
+	echo "$collapse_hist" >$EV/xhp_collapse_begin/trigger &&
+	echo 'address & 0x1fffff' >$EV/xhp_scan_pmd/filter &&
+	echo 'address & 0x1fffff' >$EV/xhp_collapse_begin/filter &&
+	echo 1 >$EV/xhp_scan_pmd/enable && echo 1 >$EV/xhp_collapse_begin/enable
+}
+load() {
+	insmod "$XHP_KO" $params || return 1
+	loads=$((loads + 1))
+	arm || { echo "# arming the tracepoints failed"; return 1; }
+}
+# Collect what the tracepoints saw, disarm them and unload.
+unload() {
+	hists=$((hists + 1))
+	cat $EV/xhp_scan_pmd/hist >"$out/scan.$hists"
+	cat $EV/xhp_collapse_begin/hist >"$out/collapse.$hists"
+	cat $TR/trace >"$out/trace.$hists"
+	collapsed=$((collapsed + $(cat $XK/pages_collapsed)))
+	disarm
+	echo >$TR/trace
+	rmmod xhugepaged
+}
+disarm() {
+	echo 0 >$EV/xhp_scan_pmd/enable
+	echo 0 >$EV/xhp_collapse_begin/enable
+	echo "!$scan_hist" >$EV/xhp_scan_pmd/trigger
+	echo "!$collapse_hist" >$EV/xhp_collapse_begin/trigger
+}
+trap 'xhp_loaded && disarm 2>/dev/null' EXIT
+
+echo >$TR/trace
+load || { not_ok "insmod $params"; ktap_end; exit 1; }
+selftests/bin/xhp_fuzz -s "$seed" -p "$procs" -t "$secs" -m "$out/maps" >"$out/fuzz.out" 2>"$out/fuzz.err" &
+fuzz=$!
+echo "# seed $seed ($procs processes, $secs s): rerun with XHP_FUZZ_SEED=$seed"
+
+# Reload RELOADS times, evenly spread over the run.
+gap=$((secs / (reloads + 1)))
+for i in $(seq "$reloads"); do
+	sleep "$gap"
+	kill -0 $fuzz 2>/dev/null || break
+	unload && load && reloaded=$((reloaded + 1))
+done
+wait $fuzz
+rc=$?
+xhp_loaded && unload
+
+echo "$ksm_sleep" >/sys/kernel/mm/ksm/sleep_millisecs
+echo "$ksm_run" >/sys/kernel/mm/ksm/run
+
+sed 's/^/# /' "$out/fuzz.out"
+head -n 30 "$out/fuzz.err" | sed 's/^/# /'
+summary=$(tail -n 1 "$out/fuzz.out")
+ops=$(echo "$summary" | sed -n 's/.*: \([0-9]*\) operations.*/\1/p')
+mism=$(echo "$summary" | sed -n 's/.* \([0-9]*\) mismatches$/\1/p')
+deaths=$(echo "$summary" | sed -n 's/.* \([0-9]*\) deaths.*/\1/p')
+check "fuzz_ran # seed $seed, ${ops:-?} operations, exit $rc" test "$rc" -eq 0 -a "${ops:-0}" -gt 0
+check "fuzz_no_content_mismatch # ${mism:-?} mismatches" test "${mism:-1}" -eq 0
+check "fuzz_no_process_died_or_hung # ${deaths:-?}" test "${deaths:-1}" -eq 0
+check "fuzz_module_reloaded # $reloaded/$reloads" test "$reloaded" -eq "$reloads"
+check "fuzz_xhugepaged_collapsed # pages_collapsed $collapsed over $loads loads" test "$collapsed" -gt 0
+
+args=(--maps "$out/maps")
+for i in $(seq "$hists"); do
+	args+=(--scan-hist "$out/scan.$i" --collapse-hist "$out/collapse.$i" --trace "$out/trace.$i")
+done
+tr_out=$(selftests/xhp_fuzz_trace.py "${args[@]}")
+tr_rc=$?
+echo "$tr_out" | sed 's/^/# /'
+scanned=$(echo "$tr_out" | sed -n 's/^scan_pmd: \([0-9]*\) events.*/\1/p')
+inside=$(echo "$tr_out" | sed -n 's/^in address space: \([0-9]*\) fuzzer.*/\1/p')
+# A negative check proves the scanner looked: events, and fuzzer ones.
+check "fuzz_scanner_judged_pmds # ${scanned:-0} xhp_scan_pmd events, ${inside:-0} of fuzzer processes" \
+	test "${scanned:-0}" -gt 0 -a "${inside:-0}" -gt 0
+check "fuzz_judged_addresses_pmd_aligned_and_mapped" test "$tr_rc" -eq 0
+rm -rf "$out"
+ktap_end
