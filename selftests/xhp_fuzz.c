@@ -1020,7 +1020,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "xhp_fuzz: bad -p or -t\n");
 		return 2;
 	}
-	printf("xhp_fuzz: seed %llu procs %d seconds %d\n",
+	printf("xhp_fuzz: seed %llu procs %d, at most %d s\n",
 	       (unsigned long long)seed, procs, secs);
 	fflush(stdout);
 	setvbuf(stderr, NULL, _IONBF, 0);
@@ -1057,6 +1057,9 @@ int main(int argc, char **argv)
 		}
 		reap_workers(slot, procs, 0);
 	}
+	/* Told to stop: the hang guard counts from now. */
+	if (__atomic_load_n(&tot->stop, __ATOMIC_RELAXED) && time(NULL) < deadline)
+		deadline = time(NULL);
 	__atomic_store_n(&tot->stop, 1, __ATOMIC_RELAXED);
 	reap_workers(slot, procs, 1);
 

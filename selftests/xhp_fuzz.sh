@@ -5,7 +5,8 @@
 # mlock/userfaultfd/fork/exit patterned memory (sizes and offsets not
 # multiples of 2 MiB, MAP_SHARED and KSM included) and verify every page,
 # while xhugepaged scans flat out (enabled=always, scan_sleep_millisecs=0,
-# pages_to_scan=65536, scan_order=hot, backoff_window_millisecs=5000,
+# pages_to_scan=65536, scan_order=hot then fifo on alternate loads,
+# backoff_window_millisecs=5000,
 # max_ptes_none=511) and is unloaded and loaded RELOADS times; the kernel's
 # khugepaged is parked (lib.sh), KSM and swap on zram are on. Hist triggers
 # on xhp_scan_pmd and xhp_collapse_begin see every judged address and
@@ -20,7 +21,9 @@ secs=${1:-60}
 reloads=${2:-3}
 procs=${3:-4}
 seed=${4:-${XHP_FUZZ_SEED:-$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}}
-params="enabled=always scan_sleep_millisecs=0 pages_to_scan=65536 scan_order=hot backoff_window_millisecs=5000 max_ptes_none=511"
+params="enabled=always scan_sleep_millisecs=0 pages_to_scan=65536 backoff_window_millisecs=5000 max_ptes_none=511"
+# Loads alternate the scan order, hot first (the order issue 13 crashed in).
+orders=(hot fifo)
 TR=/sys/kernel/tracing
 EV=$TR/events/xhugepaged
 out=build/fuzz.$$
@@ -40,7 +43,7 @@ check "trace_checker_rejects_unaligned_address" \
 check "trace_checker_rejects_address_outside_mappings" \
 	eval "! selftests/xhp_fuzz_trace.py --maps $out/maps --scan-hist $out/synthetic.outside >/dev/null"
 check "trace_checker_accepts_aligned_address_inside" \
-	selftests/xhp_fuzz_trace.py --maps "$out/maps" --scan-hist "$out/synthetic.good" >/dev/null
+	eval "selftests/xhp_fuzz_trace.py --maps $out/maps --scan-hist $out/synthetic.good >/dev/null"
 rm -f "$out"/maps/1 "$out"/synthetic.*
 
 mountpoint -q $TR || mount -t tracefs nodev $TR
@@ -50,7 +53,8 @@ ksm_sleep=$(cat /sys/kernel/mm/ksm/sleep_millisecs)
 echo 20 >/sys/kernel/mm/ksm/sleep_millisecs
 echo 1 >/sys/kernel/mm/ksm/run
 
-hists=0 collapsed=0 loads=0 reloaded=0
+hists=0 loads=0 reloaded=0
+declare -A collapsed=([hot]=0 [fifo]=0)
 # Hist triggers keyed on every (pid, address) judged and every batch (at
 # most 3 keys), the ring buffer only for what is misaligned (so it cannot
 # overflow). All of it comes off before rmmod: a module unloaded with a
@@ -65,7 +69,8 @@ arm() {
 	echo 1 >$EV/xhp_scan_pmd/enable && echo 1 >$EV/xhp_collapse_begin/enable
 }
 load() {
-	insmod "$XHP_KO" $params || return 1
+	order=${orders[$((loads % 2))]}
+	insmod "$XHP_KO" $params scan_order=$order || return 1
 	loads=$((loads + 1))
 	arm || { echo "# arming the tracepoints failed"; return 1; }
 }
@@ -75,7 +80,7 @@ unload() {
 	cat $EV/xhp_scan_pmd/hist >"$out/scan.$hists"
 	cat $EV/xhp_collapse_begin/hist >"$out/collapse.$hists"
 	cat $TR/trace >"$out/trace.$hists"
-	collapsed=$((collapsed + $(cat $XK/pages_collapsed)))
+	collapsed[$order]=$((collapsed[$order] + $(cat $XK/pages_collapsed)))
 	disarm
 	echo >$TR/trace
 	rmmod xhugepaged
@@ -89,18 +94,27 @@ disarm() {
 trap 'xhp_loaded && disarm 2>/dev/null' EXIT
 
 echo >$TR/trace
-load || { not_ok "insmod $params"; ktap_end; exit 1; }
-selftests/bin/xhp_fuzz -s "$seed" -p "$procs" -t "$secs" -m "$out/maps" >"$out/fuzz.out" 2>"$out/fuzz.err" &
+load || { not_ok "insmod $params scan_order=hot"; ktap_end; exit 1; }
+# At nice 10, so that this shell still gets to reload in time (as in
+# xhp_stress.sh); the scanner runs at its own priority.
+t0=$(date +%s)
+# It runs until told (the time given is only a backstop): every reload must
+# happen under it, however slowly disarming the tracepoints goes under TCG.
+nice -n 10 selftests/bin/xhp_fuzz -s "$seed" -p "$procs" -t $((secs * 3 + 300)) -m "$out/maps" >"$out/fuzz.out" 2>"$out/fuzz.err" &
 fuzz=$!
 echo "# seed $seed ($procs processes, $secs s): rerun with XHP_FUZZ_SEED=$seed"
 
 # Reload RELOADS times, evenly spread over the run.
-gap=$((secs / (reloads + 1)))
 for i in $(seq "$reloads"); do
-	sleep "$gap"
+	at=$((t0 + i * secs / (reloads + 1)))
+	while [ "$(date +%s)" -lt $at ] && kill -0 $fuzz 2>/dev/null; do sleep 1; done
 	kill -0 $fuzz 2>/dev/null || break
+	echo "# t+$(( $(date +%s) - t0 )) s: reload $i"
 	unload && load && reloaded=$((reloaded + 1))
+	echo "# t+$(( $(date +%s) - t0 )) s: loaded again, scan_order=$order"
 done
+while [ "$(date +%s)" -lt $((t0 + secs)) ] && kill -0 $fuzz 2>/dev/null; do sleep 1; done
+kill -TERM $fuzz 2>/dev/null
 wait $fuzz
 rc=$?
 xhp_loaded && unload
@@ -118,7 +132,8 @@ check "fuzz_ran # seed $seed, ${ops:-?} operations, exit $rc" test "$rc" -eq 0 -
 check "fuzz_no_content_mismatch # ${mism:-?} mismatches" test "${mism:-1}" -eq 0
 check "fuzz_no_process_died_or_hung # ${deaths:-?}" test "${deaths:-1}" -eq 0
 check "fuzz_module_reloaded # $reloaded/$reloads" test "$reloaded" -eq "$reloads"
-check "fuzz_xhugepaged_collapsed # pages_collapsed $collapsed over $loads loads" test "$collapsed" -gt 0
+check "fuzz_xhugepaged_collapsed # pages_collapsed hot ${collapsed[hot]}, fifo ${collapsed[fifo]} over $loads loads" \
+	test $((collapsed[hot] + collapsed[fifo])) -gt 0
 
 args=(--maps "$out/maps")
 for i in $(seq "$hists"); do
