@@ -12,8 +12,10 @@
 # on xhp_scan_pmd and xhp_collapse_begin see every judged address and
 # every batch, the ring buffer keeps any unaligned one, and
 # xhp_fuzz_trace.py checks them (PMD-aligned; inside what the process
-# mapped). The trace checker is first shown a synthetic unaligned address,
-# which it must reject. The VM runner fails the run on any kernel warning.
+# mapped). First both checks are shown to fail: the trace checker is fed
+# a synthetic unaligned address and one outside every mapping, and the
+# fuzzer is run with a page corrupted on purpose (XHP_FUZZ_CORRUPT=1).
+# The VM runner fails the run on any kernel warning.
 # Usage: xhp_fuzz.sh [SECONDS [RELOADS [PROCS [SEED]]]]   (default 60 3 4 random)
 set -u
 . selftests/lib.sh
@@ -45,6 +47,13 @@ check "trace_checker_rejects_address_outside_mappings" \
 check "trace_checker_accepts_aligned_address_inside" \
 	eval "selftests/xhp_fuzz_trace.py --maps $out/maps --scan-hist $out/synthetic.good >/dev/null"
 rm -f "$out"/maps/1 "$out"/synthetic.*
+# And the content check: a page flipped behind the fuzzer's bookkeeping
+# (XHP_FUZZ_CORRUPT=1) must come out as a mismatch and a failing exit.
+XHP_FUZZ_CORRUPT=1 selftests/bin/xhp_fuzz -s 1 -p 1 -t 3 >"$out/corrupt.out" 2>&1
+crc=$?
+cm=$(sed -n 's/.* \([0-9]*\) mismatches$/\1/p' "$out/corrupt.out")
+check "fuzz_detects_a_corrupted_page # ${cm:-?} mismatches, exit $crc" \
+	test "$crc" -eq 1 -a "${cm:-0}" -ge 1
 
 mountpoint -q $TR || mount -t tracefs nodev $TR
 xhp_swap_on || echo "# no swap: MADV_PAGEOUT only drops clean pages"
