@@ -128,6 +128,11 @@ for entry in "${tests[@]}"; do
 		ok "mm_$name xhugepaged_same_verdict # $both"
 	else
 		not_ok "mm_$name xhugepaged_same_verdict # $both"
+		# The logs live in the guest's overlay: what differs goes out here.
+		for mode in control xhugepaged; do
+			grep -vE '^ok ' "build/mm-selftests.$mode.${name//[:\/]/_}.log" |
+				tail -n 15 | sed "s/^/# $mode $name: /"
+		done
 	fi
 done
 rm -rf "$scratch"
