@@ -88,6 +88,7 @@ def main():
     events = distinct = dropped = 0
     unaligned = []
     checked = outside = foreign = 0
+    foreign_pids = {}
     outside_ex = []
     for path in a.scan_hist:
         rows, d = parse_hist(path)
@@ -104,6 +105,7 @@ def main():
                 unaligned.append(f'scan_pmd pid={pid} address={addr:#x}')
             if pid not in spaces:
                 foreign += 1
+                foreign_pids[pid] = foreign_pids.get(pid, 0) + 1
                 continue
             checked += 1
             if not inside(spaces[pid], addr, addr + PMD):
@@ -144,6 +146,10 @@ def main():
         print(f'  UNALIGNED {u}')
     print(f'in address space: {checked} fuzzer (pid, address) checked, '
           f'{outside} outside, {foreign} of other processes')
+    if foreign_pids:
+        top = sorted(foreign_pids.items(), key=lambda kv: -kv[1])[:5]
+        print('  other processes, most addresses: ' +
+              ', '.join(f'pid {p}: {n}' for p, n in top))
     for o in outside_ex[:10]:
         print(f'  OUTSIDE {o}')
     return 1 if unaligned or outside else 0
