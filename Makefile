@@ -63,8 +63,10 @@ check: deps
 	$(MAKE) tools
 	scripts/check.sh
 
-# Long churn stress with integrity checks and load/unload cycles (not in CI):
-#   make stress DURATION=600 CYCLES=100
+# Long churn stress with integrity checks and load/unload cycles, then the
+# address-space fuzzer and the kernel's mm selftests (not in CI; see
+# scripts/stress.sh for every knob):
+#   make stress DURATION=600 CYCLES=100 FUZZ_DURATION=1200
 stress: deps
 	$(MAKE) module
 	$(MAKE) -C selftests

@@ -1,0 +1,1081 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Address-space fuzzer with content verification. PROCS worker processes,
+ * for SECONDS, each apply random operations to a handful of anonymous
+ * regions whose sizes and offsets are not multiples of 2 MiB, while a
+ * scanner (xhugepaged or khugepaged) collapses under them: mmap (private or
+ * MAP_SHARED) and munmap (whole, head, tail, a hole), mremap (grow in place
+ * or moving, shrink, move to an unaligned address), mprotect read-only and
+ * back, brk up and down, madvise (DONTNEED, FREE, HUGEPAGE, NOHUGEPAGE,
+ * COLLAPSE, COLD, PAGEOUT, MERGEABLE, UNMERGEABLE), mlock and munlock,
+ * userfaultfd write-protect registration (and write protection of a part)
+ * and unregistration, fork (the child verifies, writes, churns a while and
+ * exits), and the worker's own exit (a new one takes its slot).
+ *
+ * Every page carries a pattern derived from (region id, page index,
+ * generation), or the KSM pattern shared by all pages of a generation so
+ * that KSM has something to merge; each worker knows what every page must
+ * hold (or, after MADV_FREE / a failed MADV_DONTNEED, that it may also read
+ * as zero) and checks it before unmapping and after every operation that
+ * must preserve it, plus a full check now and then.
+ *
+ * Seeded: the seed is printed, and each worker's sequence of operations is
+ * a function of (seed, slot, incarnation). Workers allocate nothing with
+ * malloc (brk is theirs to move); every range a worker ever maps is logged
+ * to MAPS_DIR/PID so that a trace checker can tell whether an address a
+ * scanner judged lay in the process's address space.
+ *
+ * Usage: xhp_fuzz [-s SEED] [-p PROCS] [-t SECONDS] [-m MAPS_DIR] [-v]
+ * Env XHP_FUZZ_CORRUPT=1: a worker flips a byte of a page behind its own
+ * bookkeeping once (the check must report it; for testing the fuzzer).
+ * Prints one totals line; exit status 0 only if no mismatch was found.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/userfaultfd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#ifndef MADV_COLD
+#define MADV_COLD 20
+#endif
+#ifndef MADV_PAGEOUT
+#define MADV_PAGEOUT 21
+#endif
+#ifndef MADV_COLLAPSE
+#define MADV_COLLAPSE 25
+#endif
+#ifndef MAP_FIXED_NOREPLACE
+#define MAP_FIXED_NOREPLACE 0x100000
+#endif
+
+#define PG 4096UL
+#define PMD_PAGES 512UL
+#define MAX_REGIONS 10
+#define MAX_PAGES_PER_WORKER 8192	/* 32 MiB of patterned memory */
+#define MAX_CHILDREN 2		/* alive at once, per worker */
+#define KSM_GEN 0xffffffffu
+
+enum op {
+	OP_MMAP, OP_MUNMAP, OP_MREMAP_GROW, OP_MREMAP_SHRINK, OP_MREMAP_MOVE,
+	OP_MPROTECT, OP_BRK, OP_DONTNEED, OP_FREE, OP_HUGEPAGE, OP_NOHUGEPAGE,
+	OP_COLLAPSE, OP_COLD, OP_PAGEOUT, OP_MERGEABLE, OP_FORK, OP_MLOCK,
+	OP_UFFD, OP_WRITE, OP_VERIFY, OP_NR
+};
+
+static const char *const op_names[OP_NR] = {
+	"mmap", "munmap", "mremap_grow", "mremap_shrink", "mremap_move",
+	"mprotect", "brk", "dontneed", "free", "hugepage", "nohugepage",
+	"collapse", "cold", "pageout", "mergeable", "fork", "mlock",
+	"uffd", "write", "verify",
+};
+
+/* Relative frequencies. */
+static const unsigned int op_weight[OP_NR] = {
+	[OP_MMAP] = 8, [OP_MUNMAP] = 6, [OP_MREMAP_GROW] = 5,
+	[OP_MREMAP_SHRINK] = 4, [OP_MREMAP_MOVE] = 5, [OP_MPROTECT] = 5,
+	[OP_BRK] = 4, [OP_DONTNEED] = 4, [OP_FREE] = 3, [OP_HUGEPAGE] = 4,
+	[OP_NOHUGEPAGE] = 2, [OP_COLLAPSE] = 4, [OP_COLD] = 2,
+	[OP_PAGEOUT] = 2, [OP_MERGEABLE] = 3, [OP_FORK] = 2, [OP_MLOCK] = 3,
+	[OP_UFFD] = 3, [OP_WRITE] = 10, [OP_VERIFY] = 3,
+};
+
+/* Totals over all workers, in a MAP_SHARED page. */
+struct totals {
+	unsigned long ops[OP_NR], failed[OP_NR];
+	unsigned long pages_checked, mismatches, deaths, workers, children, corrupted;
+	int stop;
+};
+
+/* Page states. */
+#define ST_ZERO 0	/* must read as zero */
+#define ST_PAT 1	/* must hold pattern(gen) */
+#define ST_PAT_OR_ZERO 2 /* pattern(gen), or zero (MADV_FREE'd etc.) */
+#define F_RO 1		/* mprotect(PROT_READ) */
+#define F_WP 2		/* userfaultfd write-protected: a write would block */
+
+struct page_state {
+	uint32_t gen;
+	uint8_t st, flags;
+};
+
+struct region {
+	char *addr;
+	size_t npages;
+	uint32_t id;
+	size_t base;	/* pattern index of page 0 (head trims keep patterns) */
+	int shared, uffd, is_brk;
+	struct page_state *ps;	/* mmap'd array of npages */
+	size_t ps_cap;		/* its capacity, in entries */
+};
+
+static struct totals *tot;
+#define FAILED(op) __atomic_fetch_add(&tot->failed[op], 1, __ATOMIC_RELAXED)
+static struct region regions[MAX_REGIONS];
+static int nregions;
+static uint64_t rng;
+static uint32_t next_id, cur_gen = 1;
+static int maps_fd = -1, uffd = -1, in_child, verbose, corrupt_pending;
+static int children_alive;
+static char *brk0;
+static time_t deadline;
+
+static uint64_t rnd(void)
+{
+	/* xorshift64* */
+	rng ^= rng >> 12;
+	rng ^= rng << 25;
+	rng ^= rng >> 27;
+	return rng * 0x2545f4914f6cdd1dULL;
+}
+
+static size_t rnd_below(size_t n)
+{
+	return n ? rnd() % n : 0;
+}
+
+static uint64_t mix(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdULL;
+	x ^= x >> 33;
+	x *= 0xc4ceb9fe1a85ec53ULL;
+	return x ^ (x >> 33);
+}
+
+static uint64_t pattern(uint32_t id, size_t idx, uint32_t gen)
+{
+	if (gen == KSM_GEN)
+		return 0x4b534d4b534d4b53ULL;	/* the same in every page */
+	return mix(((uint64_t)id << 40) ^ ((uint64_t)idx << 8) ^ gen) | 1;
+}
+
+static void log_range(const char *what, void *start, size_t len)
+{
+	char line[96];
+	int n;
+
+	if (maps_fd < 0 || !len)
+		return;
+	n = snprintf(line, sizeof(line), "%s %lx %lx\n", what,
+		     (unsigned long)start, (unsigned long)start + len);
+	if (write(maps_fd, line, n) != n)
+		maps_fd = -1;
+}
+
+/* Open MAPS_DIR/PID and record the whole address space as it is now. */
+static void log_open(const char *dir)
+{
+	static char buf[65536];
+	char path[256];
+	ssize_t n;
+	int fd;
+
+	if (!dir)
+		return;
+	if (maps_fd >= 0)
+		close(maps_fd);
+	snprintf(path, sizeof(path), "%s/%d", dir, getpid());
+	maps_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	if (maps_fd < 0)
+		return;
+	fd = open("/proc/self/maps", O_RDONLY);
+	if (fd < 0)
+		return;
+	/* Lines "start-end perms ..." become "maps start end". */
+	while ((n = read(fd, buf, sizeof(buf) - 1)) > 0) {
+		char *p = buf, *nl;
+
+		buf[n] = 0;
+		while ((nl = strchr(p, '\n'))) {
+			unsigned long s, e;
+
+			*nl = 0;
+			if (sscanf(p, "%lx-%lx", &s, &e) == 2)
+				log_range("maps", (void *)s, e - s);
+			p = nl + 1;
+		}
+	}
+	close(fd);
+}
+
+static struct page_state *ps_alloc(size_t n, size_t *cap)
+{
+	size_t bytes = (n * sizeof(struct page_state) + PG - 1) & ~(PG - 1);
+	void *p;
+
+	if (!bytes)
+		bytes = PG;
+	p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED) {
+		perror("xhp_fuzz: state mmap");
+		exit(3);
+	}
+	*cap = bytes / sizeof(struct page_state);
+	return p;
+}
+
+static void ps_free(struct region *r)
+{
+	munmap(r->ps, (r->ps_cap * sizeof(struct page_state) + PG - 1) & ~(PG - 1));
+	r->ps = NULL;
+}
+
+/* Make room for n entries, keeping the first keep. */
+static void ps_resize(struct region *r, size_t n, size_t keep)
+{
+	struct page_state *old = r->ps;
+	size_t old_cap = r->ps_cap;
+
+	if (n <= r->ps_cap)
+		return;
+	r->ps = ps_alloc(n, &r->ps_cap);
+	memcpy(r->ps, old, keep * sizeof(*old));
+	munmap(old, (old_cap * sizeof(*old) + PG - 1) & ~(PG - 1));
+}
+
+static size_t total_pages(void)
+{
+	size_t n = 0;
+	int i;
+
+	for (i = 0; i < nregions; i++)
+		n += regions[i].npages;
+	return n;
+}
+
+static void write_page(struct region *r, size_t i, uint32_t gen);
+
+/*
+ * Report the first differing word of page i, then rewrite the page (when
+ * it may be written) so that one bad page counts once.
+ */
+static void report(struct region *r, size_t i, const char *why, uint64_t want)
+{
+	const uint64_t *w = (const uint64_t *)(r->addr + i * PG);
+	uint64_t body = 0x0101010101010101ULL * (uint8_t)((want & 0xff) | 1);
+	size_t k;
+
+	for (k = 0; k < PG / 8; k++) {
+		uint64_t exp = !want ? 0 : (k == 0 || k == PG / 8 - 1) ? want : body;
+
+		if (w[k] != exp)
+			break;
+	}
+	if (__atomic_fetch_add(&tot->mismatches, 1, __ATOMIC_RELAXED) < 20)
+		fprintf(stderr,
+			"xhp_fuzz: pid %d MISMATCH region %u%s%s page %zu (index %zu) at %p: %s (state %d gen %u flags %d): word %zu reads %#llx, want %#llx\n",
+			getpid(), r->id, r->shared ? " shared" : "",
+			r->is_brk ? " brk" : "", i, r->base + i,
+			(void *)(r->addr + i * PG), why, r->ps[i].st, r->ps[i].gen,
+			r->ps[i].flags, k, k < PG / 8 ? (unsigned long long)w[k] : 0ULL,
+			(unsigned long long)(!want ? 0 : (k == 0 || k == PG / 8 - 1) ? want : body));
+	if (r->ps[i].st != ST_ZERO && !(r->shared && in_child))
+		write_page(r, i, r->ps[i].gen);
+}
+
+/*
+ * A page holds: the 8-byte pattern at its start and end, its low byte
+ * (made odd) everywhere between. Zero pages are zero throughout.
+ */
+static void write_page(struct region *r, size_t i, uint32_t gen)
+{
+	char *q = r->addr + i * PG;
+	uint64_t t = pattern(r->id, r->base + i, gen);
+
+	if (r->ps[i].flags & (F_RO | F_WP))
+		return;
+	memset(q + 8, (int)(t & 0xff) | 1, PG - 16);
+	memcpy(q, &t, 8);
+	memcpy(q + PG - 8, &t, 8);
+	r->ps[i].gen = gen;
+	r->ps[i].st = ST_PAT;
+}
+
+static int page_is_zero(const uint64_t *w)
+{
+	size_t k;
+
+	for (k = 0; k < PG / 8; k++)
+		if (w[k])
+			return 0;
+	return 1;
+}
+
+static int page_has(const uint64_t *w, uint64_t t)
+{
+	uint64_t body = 0x0101010101010101ULL * (uint8_t)((t & 0xff) | 1);
+	size_t k;
+
+	if (w[0] != t || w[PG / 8 - 1] != t)
+		return 0;
+	for (k = 1; k < PG / 8 - 1; k++)
+		if (w[k] != body)
+			return 0;
+	return 1;
+}
+
+static unsigned long check_pages(struct region *r, size_t from, size_t len)
+{
+	unsigned long bad = 0;
+	size_t i;
+
+	for (i = from; i < from + len && i < r->npages; i++) {
+		const uint64_t *w = (const uint64_t *)(r->addr + i * PG);
+		struct page_state *s = &r->ps[i];
+		uint64_t want = s->st == ST_ZERO ? 0 :
+				pattern(r->id, r->base + i, s->gen);
+
+		if (s->st == ST_ZERO ? page_is_zero(w) :
+		    page_has(w, want) || (s->st == ST_PAT_OR_ZERO && page_is_zero(w)))
+			continue;
+		report(r, i, s->st == ST_ZERO ? "not zero" : "pattern", want);
+		bad++;
+	}
+	__atomic_fetch_add(&tot->pages_checked, i - from, __ATOMIC_RELAXED);
+	return bad;
+}
+
+static void check_region(struct region *r)
+{
+	check_pages(r, 0, r->npages);
+}
+
+static void check_all(void)
+{
+	int i;
+
+	for (i = 0; i < nregions; i++)
+		check_region(&regions[i]);
+}
+
+/* Not a multiple of 2 MiB, from a page to a few PMDs. */
+static size_t rnd_npages(void)
+{
+	size_t n;
+
+	switch (rnd_below(4)) {
+	case 0:
+		n = 1 + rnd_below(PMD_PAGES);
+		break;
+	case 1:
+		n = PMD_PAGES + 1 + rnd_below(PMD_PAGES - 1);
+		break;
+	default:
+		n = (2 + rnd_below(3)) * PMD_PAGES + 1 + rnd_below(PMD_PAGES - 1);
+	}
+	return n;
+}
+
+/* A random run of pages of r: [*from, *from + *len), not PMD-aligned. */
+static void pick(struct region *r, size_t *from, size_t *len)
+{
+	*len = 1 + rnd_below(r->npages);
+	if (*len > PMD_PAGES * 2 + 17)
+		*len = 1 + rnd_below(PMD_PAGES * 2 + 17);
+	*from = rnd_below(r->npages - *len + 1);
+}
+
+/* Fill pages [from, from+len) with generation gen, some left as holes. */
+static void fill(struct region *r, size_t from, size_t len, uint32_t gen,
+		 int holes)
+{
+	size_t i;
+
+	for (i = from; i < from + len; i++)
+		if (!holes || rnd_below(8))
+			write_page(r, i, gen);
+}
+
+static struct region *pick_region(int private_only)
+{
+	int i, n = 0, cand[MAX_REGIONS];
+
+	for (i = 0; i < nregions; i++)
+		if (regions[i].npages &&
+		    (!private_only || (!regions[i].shared && !regions[i].is_brk)))
+			cand[n++] = i;
+	return n ? &regions[cand[rnd_below(n)]] : NULL;
+}
+
+static void region_drop(struct region *r)
+{
+	ps_free(r);
+	*r = regions[--nregions];
+}
+
+/* Somewhere free, at an offset that is not a multiple of 2 MiB. */
+static char *unaligned_hole(size_t len)
+{
+	size_t slack = 4 * PMD_PAGES * PG;
+	char *p = mmap(NULL, len + slack, PROT_NONE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	char *q;
+
+	if (p == MAP_FAILED)
+		return NULL;
+	munmap(p, len + slack);
+	q = p + (1 + rnd_below(4 * PMD_PAGES - 1)) * PG;
+	if (((uintptr_t)q & (PMD_PAGES * PG - 1)) == 0)
+		q += PG;
+	return q;
+}
+
+static void do_mmap(void)
+{
+	size_t n = rnd_npages();
+	struct region *r;
+	int shared = !in_child && rnd_below(4) == 0;
+	int flags = (shared ? MAP_SHARED : MAP_PRIVATE) | MAP_ANONYMOUS;
+	char *hint, *p;
+
+	if (nregions == MAX_REGIONS || total_pages() + n > MAX_PAGES_PER_WORKER)
+		return;
+	hint = unaligned_hole(n * PG);
+	p = mmap(hint, n * PG, PROT_READ | PROT_WRITE,
+		 flags | (hint ? MAP_FIXED_NOREPLACE : 0), -1, 0);
+	if (p == MAP_FAILED) {
+		FAILED(OP_MMAP);
+		return;
+	}
+	log_range("mmap", p, n * PG);
+	r = &regions[nregions++];
+	memset(r, 0, sizeof(*r));
+	r->addr = p;
+	r->npages = n;
+	r->id = next_id++;
+	r->shared = shared;
+	r->ps = ps_alloc(n, &r->ps_cap);
+	if (rnd_below(2))
+		madvise(p, n * PG, MADV_HUGEPAGE);
+	fill(r, 0, n, cur_gen, 1);
+}
+
+static void uffd_unregister(struct region *r)
+{
+	struct uffdio_range range = {
+		.start = (uintptr_t)r->addr, .len = r->npages * PG,
+	};
+	size_t i;
+
+	if (!r->uffd)
+		return;
+	/* Unregistering a write-protected range also removes the protection. */
+	if (ioctl(uffd, UFFDIO_UNREGISTER, &range))
+		FAILED(OP_UFFD);
+	for (i = 0; i < r->npages; i++)
+		r->ps[i].flags &= ~F_WP;
+	r->uffd = 0;
+}
+
+static void do_munmap(void)
+{
+	struct region *r = pick_region(0), *nr;
+	size_t from, len, i;
+
+	if (!r || r->is_brk)
+		return;
+	check_region(r);
+	switch (rnd_below(4)) {
+	case 0:	/* all of it */
+		munmap(r->addr, r->npages * PG);
+		region_drop(r);
+		return;
+	case 1:	/* the head: the rest keeps its patterns (base moves) */
+		len = 1 + rnd_below(r->npages);
+		if (len == r->npages)
+			return;
+		munmap(r->addr, len * PG);
+		memmove(r->ps, r->ps + len, (r->npages - len) * sizeof(*r->ps));
+		r->addr += len * PG;
+		r->base += len;
+		r->npages -= len;
+		return;
+	case 2:	/* the tail */
+		len = 1 + rnd_below(r->npages);
+		if (len == r->npages)
+			return;
+		munmap(r->addr + (r->npages - len) * PG, len * PG);
+		r->npages -= len;
+		return;
+	}
+	/* A hole: the part after it becomes a region of its own. */
+	if (r->npages < 3 || nregions == MAX_REGIONS)
+		return;
+	len = 1 + rnd_below(r->npages - 2);
+	from = 1 + rnd_below(r->npages - len - 1);
+	munmap(r->addr + from * PG, len * PG);
+	nr = &regions[nregions++];
+	*nr = *r;
+	nr->addr = r->addr + (from + len) * PG;
+	nr->base = r->base + from + len;
+	nr->npages = r->npages - from - len;
+	nr->ps = ps_alloc(nr->npages, &nr->ps_cap);
+	for (i = 0; i < nr->npages; i++)
+		nr->ps[i] = r->ps[from + len + i];
+	r->npages = from;
+}
+
+static void do_mremap(enum op op)
+{
+	struct region *r = pick_region(op == OP_MREMAP_GROW);
+	size_t n, old, k;
+	char *p, *to;
+
+	if (!r || r->is_brk)
+		return;
+	check_region(r);
+	/* Without UFFD_FEATURE_EVENT_REMAP the moved range loses it anyway. */
+	uffd_unregister(r);
+	/*
+	 * mremap takes one VMA; half the time first undo what splits a
+	 * region into several (mprotect, mlock, per-range THP advice).
+	 */
+	if (rnd_below(2)) {
+		mprotect(r->addr, r->npages * PG, PROT_READ | PROT_WRITE);
+		munlock(r->addr, r->npages * PG);
+		madvise(r->addr, r->npages * PG, MADV_HUGEPAGE);
+		for (k = 0; k < r->npages; k++)
+			r->ps[k].flags &= ~F_RO;
+	}
+	old = r->npages;
+	switch (op) {
+	case OP_MREMAP_GROW:
+		n = old + 1 + rnd_below(PMD_PAGES + 100);
+		if (total_pages() + n - old > MAX_PAGES_PER_WORKER)
+			return;
+		/* In place half the time; moving if it must the other half. */
+		p = mremap(r->addr, old * PG, n * PG, rnd_below(2) ? MREMAP_MAYMOVE : 0);
+		if (p == MAP_FAILED) {
+			FAILED(op);
+			return;
+		}
+		ps_resize(r, n, old);
+		memset(r->ps + old, 0, (n - old) * sizeof(*r->ps));
+		/* The grown part has the protection of the VMA it extends. */
+		for (k = old; k < n; k++)
+			r->ps[k].flags = r->ps[old - 1].flags & F_RO;
+		r->addr = p;
+		r->npages = n;
+		log_range("mremap", p, n * PG);
+		check_region(r);
+		fill(r, old, n - old, cur_gen, 1);
+		return;
+	case OP_MREMAP_SHRINK:
+		if (old < 2)
+			return;
+		n = 1 + rnd_below(old - 1);
+		p = mremap(r->addr, old * PG, n * PG, 0);
+		if (p == MAP_FAILED) {
+			FAILED(op);
+			return;
+		}
+		r->npages = n;
+		break;
+	default:	/* move to an unaligned address */
+		to = unaligned_hole(old * PG);
+		if (!to)
+			return;
+		p = mremap(r->addr, old * PG, old * PG,
+			   MREMAP_MAYMOVE | MREMAP_FIXED, to);
+		if (p == MAP_FAILED) {
+			FAILED(op);
+			return;
+		}
+		r->addr = p;
+		log_range("mremap", p, old * PG);
+	}
+	check_region(r);
+}
+
+static void do_mprotect(void)
+{
+	struct region *r = pick_region(0);
+	size_t from, len, i;
+	int ro = rnd_below(2);
+
+	if (!r)
+		return;
+	/* Making a locked VMA writable populates it for writing (see mlock). */
+	uffd_unregister(r);
+	pick(r, &from, &len);
+	if (mprotect(r->addr + from * PG, len * PG,
+		     ro ? PROT_READ : PROT_READ | PROT_WRITE)) {
+		FAILED(OP_MPROTECT);
+		return;
+	}
+	for (i = from; i < from + len; i++)
+		r->ps[i].flags = ro ? r->ps[i].flags | F_RO : r->ps[i].flags & ~F_RO;
+	check_pages(r, from, len);
+}
+
+static struct region *brk_region(void)
+{
+	int i;
+
+	for (i = 0; i < nregions; i++)
+		if (regions[i].is_brk)
+			return &regions[i];
+	return NULL;
+}
+
+static void do_brk(void)
+{
+	struct region *r = brk_region();
+	size_t n, old = r ? r->npages : 0;
+	char *cur = sbrk(0);
+
+	if (!r) {
+		if (nregions == MAX_REGIONS)
+			return;
+		r = &regions[nregions++];
+		memset(r, 0, sizeof(*r));
+		r->addr = brk0;
+		r->id = next_id++;
+		r->is_brk = 1;
+		r->ps = ps_alloc(1, &r->ps_cap);
+	}
+	if (cur != r->addr + old * PG) {	/* not ours alone after all */
+		FAILED(OP_BRK);
+		return;
+	}
+	check_region(r);
+	if (old && rnd_below(3) == 0) {
+		n = rnd_below(old);
+		if (brk(r->addr + n * PG)) {
+			FAILED(OP_BRK);
+			return;
+		}
+		r->npages = n;
+		return;
+	}
+	n = old + 1 + rnd_below(PMD_PAGES + 200);
+	if (total_pages() + n - old > MAX_PAGES_PER_WORKER || brk(r->addr + n * PG)) {
+		FAILED(OP_BRK);
+		return;
+	}
+	ps_resize(r, n, old);
+	memset(r->ps + old, 0, (n - old) * sizeof(*r->ps));
+	r->npages = n;
+	log_range("brk", r->addr, n * PG);
+	/* Pages brk gives back and takes again must read as zero. */
+	check_region(r);
+	fill(r, old, n - old, cur_gen, 1);
+}
+
+static void do_madvise(enum op op)
+{
+	static const int advice[OP_NR] = {
+		[OP_DONTNEED] = MADV_DONTNEED, [OP_FREE] = MADV_FREE,
+		[OP_HUGEPAGE] = MADV_HUGEPAGE, [OP_NOHUGEPAGE] = MADV_NOHUGEPAGE,
+		[OP_COLLAPSE] = MADV_COLLAPSE, [OP_COLD] = MADV_COLD,
+		[OP_PAGEOUT] = MADV_PAGEOUT, [OP_MERGEABLE] = MADV_MERGEABLE,
+	};
+	struct region *r = pick_region(0);
+	size_t from, len, i;
+	int adv = advice[op], ret;
+
+	if (!r)
+		return;
+	pick(r, &from, &len);
+	if (op == OP_COLLAPSE || op == OP_HUGEPAGE) {
+		/* Often a range spanning a PMD or more, still unaligned. */
+		len = PMD_PAGES + rnd_below(PMD_PAGES);
+		if (len > r->npages)
+			len = r->npages;
+		from = rnd_below(r->npages - len + 1);
+	}
+	if (op == OP_MERGEABLE) {
+		uffd_unregister(r);	/* KSM's unsharing faults, to be safe */
+		/* Pages with the KSM pattern, for ksmd to merge. */
+		for (i = from; i < from + len; i++)
+			if (!r->shared || !in_child)
+				write_page(r, i, KSM_GEN);
+		if (rnd_below(4) == 0)
+			adv = MADV_UNMERGEABLE;
+	}
+	ret = madvise(r->addr + from * PG, len * PG, adv);
+	if (ret)
+		FAILED(op);
+	if ((op == OP_DONTNEED || op == OP_FREE) && !r->shared) {
+		/*
+		 * DONTNEED zeroes private pages (shmem keeps them), FREE may;
+		 * a failed call (mlocked VMA) may have done part of the work.
+		 */
+		for (i = from; i < from + len; i++) {
+			if (op == OP_DONTNEED && !ret)
+				r->ps[i].st = ST_ZERO;
+			else if (r->ps[i].st == ST_PAT)
+				r->ps[i].st = ST_PAT_OR_ZERO;
+		}
+	}
+	check_pages(r, from, len);
+}
+
+static void do_mlock(void)
+{
+	struct region *r = pick_region(0);
+	size_t from, len;
+	int ret;
+
+	if (!r)
+		return;
+	/* mlock populates for writing: a protected page would block it. */
+	uffd_unregister(r);
+	pick(r, &from, &len);
+	if (rnd_below(2))
+		ret = mlock(r->addr + from * PG, len * PG);
+	else
+		ret = munlock(r->addr + from * PG, len * PG);
+	if (ret)
+		FAILED(OP_MLOCK);
+	check_pages(r, from, len);
+}
+
+static void uffd_open(void)
+{
+	struct uffdio_api api = { .api = UFFD_API };
+
+	uffd = syscall(__NR_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+	if (uffd < 0)
+		return;
+	if (ioctl(uffd, UFFDIO_API, &api)) {
+		close(uffd);
+		uffd = -1;
+	}
+}
+
+/*
+ * Write-protect mode only, on private memory: with no handler thread a
+ * missing-page fault in a MISSING-mode range would block, and a write to a
+ * protected page would too, so protected pages are marked F_WP and never
+ * written until unregistration (which lifts the protection).
+ */
+static void do_uffd(void)
+{
+	struct region *r = pick_region(1);
+	struct uffdio_register reg = { .mode = UFFDIO_REGISTER_MODE_WP };
+	struct uffdio_writeprotect wp = { .mode = UFFDIO_WRITEPROTECT_MODE_WP };
+	size_t from, len, i;
+
+	if (!r || uffd < 0)
+		return;
+	if (r->uffd) {
+		uffd_unregister(r);
+		check_region(r);
+		return;
+	}
+	reg.range.start = (uintptr_t)r->addr;
+	reg.range.len = r->npages * PG;
+	if (ioctl(uffd, UFFDIO_REGISTER, &reg)) {
+		FAILED(OP_UFFD);
+		return;
+	}
+	r->uffd = 1;
+	pick(r, &from, &len);
+	wp.range.start = (uintptr_t)(r->addr + from * PG);
+	wp.range.len = len * PG;
+	if (ioctl(uffd, UFFDIO_WRITEPROTECT, &wp)) {
+		FAILED(OP_UFFD);
+		return;
+	}
+	for (i = from; i < from + len; i++)
+		r->ps[i].flags |= F_WP;
+	check_pages(r, from, len);
+}
+
+static void do_write(void)
+{
+	struct region *r = pick_region(in_child);
+	size_t from, len;
+
+	if (!r)
+		return;
+	pick(r, &from, &len);
+	fill(r, from, len, ++cur_gen, 0);
+	if (corrupt_pending && !in_child) {
+		/* Behind the bookkeeping's back: the check must see it. */
+		size_t i;
+
+		for (i = from; i < from + len; i++) {
+			if (r->ps[i].st == ST_PAT && !(r->ps[i].flags & (F_RO | F_WP))) {
+				r->addr[i * PG + PG / 2] ^= 0x40;
+				corrupt_pending = 0;
+				__atomic_fetch_add(&tot->corrupted, 1, __ATOMIC_RELAXED);
+				fprintf(stderr, "xhp_fuzz: pid %d corrupted region %u page %zu on purpose\n",
+					getpid(), r->id, i);
+				break;
+			}
+		}
+	}
+	check_pages(r, from, len);
+}
+
+static void run_ops(unsigned long count, const char *maps_dir);
+
+/* Reap exited children; one killed by a signal is a failure. */
+static void reap(int flags)
+{
+	pid_t pid;
+	int st;
+
+	while ((pid = waitpid(-1, &st, flags)) > 0) {
+		children_alive--;
+		if (!WIFEXITED(st) || WEXITSTATUS(st)) {
+			fprintf(stderr, "xhp_fuzz: child %d died (status %#x)\n", pid, st);
+			__atomic_fetch_add(&tot->deaths, 1, __ATOMIC_RELAXED);
+		}
+	}
+}
+
+/*
+ * The child shares the parent's MAP_SHARED regions and must not write them;
+ * its copy of every private page starts as the parent's. It verifies, runs
+ * some operations of its own on its own mm, verifies and exits.
+ */
+static void do_fork(const char *maps_dir)
+{
+	pid_t pid;
+	int i;
+	size_t j;
+
+	if (in_child || children_alive >= MAX_CHILDREN)
+		return;
+	pid = fork();
+	if (pid < 0) {
+		FAILED(OP_FORK);
+		return;
+	}
+	if (pid > 0) {
+		__atomic_fetch_add(&tot->children, 1, __ATOMIC_RELAXED);
+		children_alive++;
+		return;
+	}
+	in_child = 1;
+	children_alive = 0;
+	log_open(maps_dir);
+	/* Registrations and protections are not inherited without EVENT_FORK. */
+	if (uffd >= 0)
+		close(uffd);
+	uffd = -1;
+	/* The parent goes on writing the shared regions: not ours to check. */
+	for (i = 0; i < nregions; i++) {
+		if (regions[i].shared) {
+			munmap(regions[i].addr, regions[i].npages * PG);
+			region_drop(&regions[i--]);
+		}
+	}
+	for (i = 0; i < nregions; i++) {
+		regions[i].uffd = 0;
+		for (j = 0; j < regions[i].npages; j++)
+			regions[i].ps[j].flags &= ~F_WP;
+	}
+	check_all();
+	run_ops(20 + rnd_below(60), maps_dir);
+	check_all();
+	_exit(0);
+}
+
+static void run_ops(unsigned long count, const char *maps_dir)
+{
+	unsigned int wsum = 0, w, k;
+	unsigned long n;
+	enum op op;
+
+	for (k = 0; k < OP_NR; k++)
+		wsum += op_weight[k];
+	for (n = 0; n < count; n++) {
+		if (__atomic_load_n(&tot->stop, __ATOMIC_RELAXED) || time(NULL) >= deadline)
+			return;
+		reap(WNOHANG);
+		w = rnd_below(wsum);
+		for (op = 0; w >= op_weight[op]; op++)
+			w -= op_weight[op];
+		if (nregions < 2 && op != OP_BRK)
+			op = OP_MMAP;
+		if (verbose)
+			fprintf(stderr, "xhp_fuzz: pid %d op %s\n", getpid(), op_names[op]);
+		switch (op) {
+		case OP_MMAP: do_mmap(); break;
+		case OP_MUNMAP: do_munmap(); break;
+		case OP_MREMAP_GROW:
+		case OP_MREMAP_SHRINK:
+		case OP_MREMAP_MOVE: do_mremap(op); break;
+		case OP_MPROTECT: do_mprotect(); break;
+		case OP_BRK: do_brk(); break;
+		case OP_FORK: do_fork(maps_dir); break;
+		case OP_MLOCK: do_mlock(); break;
+		case OP_UFFD: do_uffd(); break;
+		case OP_WRITE: do_write(); break;
+		case OP_VERIFY: check_all(); break;
+		default: do_madvise(op); break;
+		}
+		__atomic_fetch_add(&tot->ops[op], 1, __ATOMIC_RELAXED);
+	}
+}
+
+/* One incarnation of a worker: a fresh mm, a few hundred operations, exit. */
+static void worker(uint64_t seed, const char *maps_dir, int corrupt)
+{
+	setpgid(0, 0);
+	rng = mix(seed) | 1;
+	next_id = (uint32_t)(mix(seed ^ 0x1d) & 0xffffff) << 8;
+	in_child = 0;
+	corrupt_pending = corrupt;
+	brk0 = sbrk(0);
+	log_open(maps_dir);
+	uffd_open();
+	run_ops(200 + rnd_below(600), maps_dir);
+	check_all();
+	reap(0);
+	_exit(0);
+}
+
+/*
+ * Wait for a worker to end (all of them if @all). A worker still there 60 s
+ * after the deadline is hung (a fault blocked in userfaultfd, say): it is
+ * killed with its children (its own process group) and counted as a death.
+ */
+static void reap_workers(pid_t *slot, int procs, int all)
+{
+	int i, st, left;
+	pid_t pid;
+
+	for (;;) {
+		while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+			for (i = 0; i < procs; i++)
+				if (slot[i] == pid)
+					slot[i] = 0;
+			if (!WIFEXITED(st) || WEXITSTATUS(st)) {
+				fprintf(stderr, "xhp_fuzz: worker %d died (status %#x)\n", pid, st);
+				tot->deaths++;
+			}
+			if (!all)
+				return;
+		}
+		for (i = 0, left = 0; i < procs; i++)
+			left += slot[i] != 0;
+		if (!left)
+			return;
+		if (time(NULL) > deadline + 60) {
+			for (i = 0; i < procs; i++) {
+				if (!slot[i])
+					continue;
+				fprintf(stderr, "xhp_fuzz: worker %d hung, killed\n", slot[i]);
+				kill(-slot[i], SIGKILL);
+				waitpid(slot[i], NULL, 0);
+				slot[i] = 0;
+				tot->deaths++;
+			}
+			return;
+		}
+		usleep(100000);
+	}
+}
+
+static void on_term(int sig)
+{
+	(void)sig;
+	__atomic_store_n(&tot->stop, 1, __ATOMIC_RELAXED);
+}
+
+int main(int argc, char **argv)
+{
+	uint64_t seed = 0;
+	unsigned long incarnation = 0, total_ops = 0, total_failed = 0;
+	int procs = 4, secs = 60, opt, i, corrupt;
+	const char *maps_dir = NULL;
+	pid_t *slot;
+	char *env;
+
+	while ((opt = getopt(argc, argv, "s:p:t:m:v")) != -1) {
+		switch (opt) {
+		case 's': seed = strtoull(optarg, NULL, 0); break;
+		case 'p': procs = atoi(optarg); break;
+		case 't': secs = atoi(optarg); break;
+		case 'm': maps_dir = optarg; break;
+		case 'v': verbose = 1; break;
+		default:
+			fprintf(stderr, "usage: %s [-s SEED] [-p PROCS] [-t SECONDS] [-m MAPS_DIR] [-v]\n",
+				argv[0]);
+			return 2;
+		}
+	}
+	if (!seed)
+		seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
+	env = getenv("XHP_FUZZ_CORRUPT");
+	corrupt = env && *env == '1';
+	if (procs < 1 || procs > 64 || secs < 1) {
+		fprintf(stderr, "xhp_fuzz: bad -p or -t\n");
+		return 2;
+	}
+	printf("xhp_fuzz: seed %llu procs %d, at most %d s\n",
+	       (unsigned long long)seed, procs, secs);
+	fflush(stdout);
+	setvbuf(stderr, NULL, _IONBF, 0);
+	tot = mmap(NULL, sizeof(*tot), PROT_READ | PROT_WRITE,
+		   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	slot = mmap(NULL, procs * sizeof(*slot), PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (tot == MAP_FAILED || slot == MAP_FAILED) {
+		perror("xhp_fuzz: mmap");
+		return 3;
+	}
+	signal(SIGTERM, on_term);
+	signal(SIGINT, on_term);
+	deadline = time(NULL) + secs;
+
+	/* Keep PROCS workers alive; each new one gets the next seed. */
+	for (i = 0; i < procs; i++)
+		slot[i] = 0;
+	while (!__atomic_load_n(&tot->stop, __ATOMIC_RELAXED) && time(NULL) < deadline) {
+		for (i = 0; i < procs; i++) {
+			pid_t pid;
+
+			if (slot[i])
+				continue;
+			pid = fork();
+			if (pid == 0)
+				worker(seed ^ mix(((uint64_t)i << 32) | incarnation),
+				       maps_dir, corrupt && incarnation == 0);
+			if (pid > 0) {
+				slot[i] = pid;
+				tot->workers++;
+			}
+			incarnation++;
+		}
+		reap_workers(slot, procs, 0);
+	}
+	/* Told to stop: the hang guard counts from now. */
+	if (__atomic_load_n(&tot->stop, __ATOMIC_RELAXED) && time(NULL) < deadline)
+		deadline = time(NULL);
+	__atomic_store_n(&tot->stop, 1, __ATOMIC_RELAXED);
+	reap_workers(slot, procs, 1);
+
+	for (i = 0; i < OP_NR; i++) {
+		total_ops += tot->ops[i];
+		total_failed += tot->failed[i];
+	}
+	printf("xhp_fuzz: ops");
+	for (i = 0; i < OP_NR; i++) {
+		printf(" %s=%lu", op_names[i], tot->ops[i]);
+		if (tot->failed[i])
+			printf("(%lu refused)", tot->failed[i]);
+	}
+	printf("\nxhp_fuzz: seed %llu: %lu operations (%lu refused by the kernel), %lu workers, %lu children, %lu pages checked, %lu corrupted on purpose, %lu deaths, %lu mismatches\n",
+	       (unsigned long long)seed, total_ops, total_failed, tot->workers,
+	       tot->children, tot->pages_checked, tot->corrupted, tot->deaths,
+	       tot->mismatches);
+	return tot->mismatches || tot->deaths ? 1 : 0;
+}
