@@ -93,6 +93,8 @@ if insmod "$XHP_KO" enabled=always scan_sleep_millisecs=0 pages_to_scan=65536 \
 		if (!match($0, / address=0x[0-9a-f]*[02468ace]00000 /)) bad++ }
 		END { print n + 0, bad + 0 }' $TRACEFS/trace)
 	echo >$TRACEFS/trace
+	# Tracing back on, as the next test expects to find it.
+	echo 1 >$TRACEFS/tracing_on
 	rmmod xhugepaged
 	sed 's/^/# crash config: /' "$out"
 	check "crash_config_churn_data_intact # exit $rc" test "$rc" -eq 0

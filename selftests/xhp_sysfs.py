@@ -321,6 +321,7 @@ def main():
             leaks.append("tracepoint %s uses %%px" % ev)
     # Live trace output while the scanner works on a process.
     write(tr + "/trace", "")
+    write(tr + "/tracing_on", "1")  # whatever an earlier test left
     write(tr + "/events/xhugepaged/enable", "1")
     write(os.path.join(X, "enabled"), "always")
     write(os.path.join(X, "khugepaged/scan_sleep_millisecs"), "100")
