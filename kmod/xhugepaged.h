@@ -228,5 +228,6 @@ void xhp_probes_sysfs_exit(void);
 /* --- sysfs tree (sysfs.c) ------------------------------------------------ */
 int xhp_sysfs_init(void);
 void xhp_sysfs_exit(void);
+void xhp_kobject_remove(struct kobject *kobj);	/* NULL: nothing */
 
 #endif /* _XHUGEPAGED_H */

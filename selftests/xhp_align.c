@@ -21,6 +21,14 @@
  * Prints "events N unaligned U outside O grown G unknown K" and a few of
  * the bad events; exits 0 only if N > 0, G > 0 (ranges that only exist
  * because a region grew were judged), and U, O, K are 0.
+ *
+ * Usage: xhp_align lockhold SECONDS  (xhugepaged loaded, pages_to_scan=UINT_MAX)
+ *
+ * The scanner lets mmap_lock go within a round: maps HOLD_SPAN of sparse
+ * anonymous memory (one page faulted in, so the VMA is eligible; a walk of
+ * it is millions of empty PMD ranges) and for SECONDS times mprotect() on
+ * a small mapping of its own, which needs mmap_lock for write. Prints
+ * "lockhold calls N max_us M" and exits 0.
  */
 #define _GNU_SOURCE
 #include <stdio.h>
@@ -270,12 +278,51 @@ static int check_trace(void)
 	return !(events && grown && !unaligned && !outside && !unknown);
 }
 
+#define HOLD_SPAN	(4UL << 40)
+
+static int run_lockhold(unsigned int seconds)
+{
+	uint64_t end = now_ns() + seconds * 1000000000ULL, max_ns = 0;
+	unsigned long calls = 0;
+	char *big, *small;
+
+	big = mmap(NULL, HOLD_SPAN, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	small = mmap(NULL, 2 * PAGE_SZ, PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (big == MAP_FAILED || small == MAP_FAILED) {
+		perror("mmap");
+		return 2;
+	}
+	big[0] = 1;
+	printf("ready\n");
+	while (now_ns() < end) {
+		uint64_t t0 = now_ns(), d;
+
+		/* Alternate, so every call changes the VMA tree. */
+		if (mprotect(small, PAGE_SZ, calls % 2 ? PROT_READ | PROT_WRITE :
+							  PROT_READ)) {
+			perror("mprotect");
+			return 2;
+		}
+		d = now_ns() - t0;
+		max_ns = d > max_ns ? d : max_ns;
+		calls++;
+		usleep(10000);
+	}
+	printf("lockhold calls %lu max_us %llu\n", calls,
+	       (unsigned long long)(max_ns / 1000));
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	unsigned int seconds, changes = 0;
 	char filter[64];
 	int i, ret;
 
+	if (argc == 3 && !strcmp(argv[1], "lockhold"))
+		return run_lockhold(atoi(argv[2]));
 	if (argc != 3) {
 		fprintf(stderr, "usage: %s SECONDS TRACEFS\n", argv[0]);
 		return 2;

@@ -39,5 +39,25 @@ for order in fifo hot; do
 		test "$3" -eq 0 -a "$5" -eq 0
 	check "${order}_workload_exit # $rc" test "$rc" -eq 0
 done
+# pages_to_scan=UINT_MAX: a round may walk millions of PMD ranges, but no
+# hold of mmap_lock is that long: while the scanner judges at least as many
+# empty ranges as the workload's 4 TiB region has (2097152; the rest of
+# the guest has a few hundred), the workload's mprotect() calls, which
+# need the lock for write, never wait a second.
+if insmod "$XHP_KO" enabled=always pages_to_scan=4294967295 scan_sleep_millisecs=0 scan_order=fifo; then
+	n0=$(cat $XK/scan_results/pmd_null)
+	timeout 300 selftests/bin/xhp_align lockhold "$SECONDS_PER_RUN" >"$out" 2>&1
+	rc=$?
+	n1=$(cat $XK/scan_results/pmd_null)
+	rmmod xhugepaged
+	sed 's/^/# lockhold: /' "$out"
+	max_us=$(awk '$1 == "lockhold" { print $5 }' "$out")
+	check "uint_max_budget_walks_the_region # pmd_null +$((n1 - n0))" \
+		test $((n1 - n0)) -ge 2097152
+	check "uint_max_budget_lets_mmap_lock_go # worst mprotect ${max_us:-none} us, exit $rc" \
+		test "$rc" -eq 0 -a "${max_us:-1000000}" -lt 1000000
+else
+	not_ok "uint_max_insmod"
+fi
 rm -f "$out"
 ktap_end
