@@ -3,7 +3,13 @@
  * xhugepaged's own collapse tests, case for case after the kernel's
  * tools/testing/selftests/mm/khugepaged.c, plus the module's policy knobs:
  * enabled modes, VM_NOHUGEPAGE, prctl THP-disable, knob writes waking the
- * scanner, full_scans, and the scan_results counters naming each refusal.
+ * scanner, full_scans, the scan_results counters naming each refusal, and
+ * the anti-thrash backoff.
+ *
+ * A case that expects no collapse first proves the scanner passed over the
+ * range (scan_refuses()): full_scans advanced by 2 and the scan_results
+ * reason the range must be refused with grew. Running out of time before
+ * that is a failure.
  *
  * Every collapse must be xhugepaged's: the runner parks the native
  * khugepaged (native enabled=madvise so page faults can still make the
@@ -42,7 +48,10 @@
 
 #define PMD_SZ (2UL << 20)
 #define NR_PTES 512
+/* A hang bound; a build for a break-and-watch run may lower it. */
+#ifndef WAIT_MS
 #define WAIT_MS 30000
+#endif
 
 static size_t page_sz;
 static long native_base;
@@ -79,12 +88,6 @@ static long scan_result(const char *name)
 	snprintf(path, sizeof(path), XHP_DIR "/khugepaged/scan_results/%s",
 		 name);
 	return xhp_read_num(path);
-}
-
-static void reset_results(void)
-{
-	if (xhp_write_str(XHP_DIR "/khugepaged/scan_results/reset", "0"))
-		ksft_exit_fail_msg("cannot reset scan_results\n");
 }
 
 static long native_collapsed(void)
@@ -204,14 +207,12 @@ static bool page_swapped(const void *addr)
 
 /*
  * Start the scanner with @mode (a write to enabled also wakes it) and wait
- * until the area is PMD-mapped, or, when no collapse is expected, until
- * the scanner has completed two full passes without making it huge.
- * Returns whether the area is huge; the time taken goes to *ms.
+ * until the area is PMD-mapped. Returns whether it is; the time taken goes
+ * to *ms.
  */
-static bool run_scanner(struct area *a, const char *mode, bool expect,
-			long *ms)
+static bool run_scanner(struct area *a, const char *mode, long *ms)
 {
-	long start = now_ms(), scans0 = knob("full_scans");
+	long start = now_ms();
 	bool huge = false;
 
 	set_enabled(mode);
@@ -219,13 +220,57 @@ static bool run_scanner(struct area *a, const char *mode, bool expect,
 		huge = area_huge(a);
 		if (huge)
 			break;
-		if (!expect && knob("full_scans") >= scans0 + 2)
-			break;
 		usleep(10000);
 	}
 	*ms = now_ms() - start;
 	set_enabled("never");
 	return huge;
+}
+
+/*
+ * Has the scanner passed over every queued range since the snapshot
+ * (@scans0, @reason0)? full_scans must have advanced by 2, as the pass in
+ * progress at the snapshot may have begun behind the range, and @reason,
+ * the scan_results counter the range must be refused with, must have grown.
+ */
+static bool scanner_passed(long scans0, const char *reason, long reason0)
+{
+	return knob("full_scans") >= scans0 + 2 &&
+	       (!reason || scan_result(reason) > reason0);
+}
+
+/*
+ * The negative twin of run_scanner(): start the scanner with @mode and
+ * wait until it has provably passed over the area (scanner_passed()).
+ * True if it did and the area is still not huge. A timeout without that
+ * proof is a failure, never a "not huge".
+ */
+static bool scan_refuses(struct area *a, const char *name, const char *mode,
+			 const char *reason, long *ms)
+{
+	long start = now_ms(), scans0 = knob("full_scans");
+	long reason0 = reason ? scan_result(reason) : 0;
+	bool huge = false, passed = false;
+
+	set_enabled(mode);
+	while (now_ms() - start < WAIT_MS) {
+		/* Proof first: "not huge" must be read after it. */
+		passed = scanner_passed(scans0, reason, reason0);
+		huge = area_huge(a);
+		if (huge || passed)
+			break;
+		usleep(10000);
+	}
+	*ms = now_ms() - start;
+	set_enabled("never");
+	if (huge)
+		ksft_print_msg("%s: the range became huge\n", name);
+	else if (!passed)
+		ksft_print_msg("%s: no proof the scanner passed over the range in %ld ms: full_scans +%ld, %s +%ld\n",
+			       name, *ms, knob("full_scans") - scans0,
+			       reason ? reason : "(no reason)",
+			       reason ? scan_result(reason) - reason0 : 0);
+	return passed && !huge;
 }
 
 /*
@@ -249,43 +294,53 @@ static void verdict(const char *name, bool ok, long collapsed0,
 			       native);
 		ok = false;
 	}
-	if (want_collapses)
-		ksft_test_result(ok, "%s # collapsed in %ld ms\n", name, ms);
+	if (!ok)
+		ksft_test_result_fail("%s # after %ld ms\n", name, ms);
+	else if (want_collapses)
+		ksft_test_result_pass("%s # collapsed in %ld ms\n", name, ms);
 	else
-		ksft_test_result(ok, "%s # no collapse after 2 full scans (%ld ms)\n",
-				 name, ms);
+		ksft_test_result_pass("%s # no collapse after 2 full scans (%ld ms)\n",
+				      name, ms);
 }
 
-/* The common shape: fill [from, to), advise, scan, check. */
+/*
+ * The common shape: fill [from, to), advise, scan, check. @refusal: NULL
+ * when the area must collapse, else the scan_results reason it must be
+ * refused with.
+ */
 static void simple_case(const char *name, int nr, size_t from, size_t to,
-			bool expect)
+			const char *refusal)
 {
 	long c0 = knob("pages_collapsed"), ms;
 	struct area a;
-	bool huge, ok;
+	bool ok;
 
 	area_alloc(&a, nr);
 	fill(&a, from, to, 3);	/* before MADV_HUGEPAGE: small pages */
 	madvise(a.p, nr * PMD_SZ, MADV_HUGEPAGE);
-	huge = run_scanner(&a, "madvise", expect, &ms);
-	ok = huge == expect && intact(&a, from, to, 3);
-	verdict(name, ok, c0, expect ? nr : 0, ms);
+	if (refusal)
+		ok = scan_refuses(&a, name, "madvise", refusal, &ms);
+	else
+		ok = run_scanner(&a, "madvise", &ms);
+	ok = ok && intact(&a, from, to, 3);
+	verdict(name, ok, c0, refusal ? 0 : nr, ms);
 	area_free(&a);
 }
 
 static void collapse_full(void)
 {
-	simple_case("collapse_full", 4, 0, 4 * NR_PTES, true);
+	simple_case("collapse_full", 4, 0, 4 * NR_PTES, NULL);
 }
 
 static void collapse_empty(void)
 {
-	simple_case("collapse_empty", 1, 0, 0, false);
+	/* Never written: no anon_vma, so the VMA itself is refused. */
+	simple_case("collapse_empty", 1, 0, 0, "vma_check");
 }
 
 static void collapse_single_pte_entry(void)
 {
-	simple_case("collapse_single_pte_entry", 1, 0, 1, true);
+	simple_case("collapse_single_pte_entry", 1, 0, 1, NULL);
 }
 
 static void collapse_max_ptes_none(void)
@@ -298,15 +353,14 @@ static void collapse_max_ptes_none(void)
 	area_alloc(&a, 1);
 	fill(&a, 0, NR_PTES - max_none - 1, 5);
 	madvise(a.p, PMD_SZ, MADV_HUGEPAGE);
-	reset_results();
 	c0 = knob("pages_collapsed");
-	huge = run_scanner(&a, "madvise", false, &ms);
-	ok = !huge && scan_result("exceed_none_pte") > 0;
+	ok = scan_refuses(&a, "collapse_max_ptes_none_exceeded", "madvise",
+			  "exceed_none_pte", &ms);
 	verdict("collapse_max_ptes_none_exceeded", ok, c0, 0, ms);
 
 	fill(&a, 0, NR_PTES - max_none, 5);
 	c0 = knob("pages_collapsed");
-	huge = run_scanner(&a, "madvise", true, &ms);
+	huge = run_scanner(&a, "madvise", &ms);
 	ok = huge && intact(&a, 0, NR_PTES - max_none, 5);
 	verdict("collapse_max_ptes_none", ok, c0, 1, ms);
 	area_free(&a);
@@ -340,7 +394,7 @@ static void collapse_swapin_single_pte(void)
 		return;
 	}
 	madvise(a.p, PMD_SZ, MADV_HUGEPAGE);
-	huge = run_scanner(&a, "madvise", true, &ms);
+	huge = run_scanner(&a, "madvise", &ms);
 	ok = huge && intact(&a, 0, NR_PTES, 7);
 	verdict("collapse_swapin_single_pte", ok, c0, 1, ms);
 	area_free(&a);
@@ -360,16 +414,15 @@ static void collapse_max_ptes_swap(void)
 		return;
 	}
 	madvise(a.p, PMD_SZ, MADV_HUGEPAGE);
-	reset_results();
 	c0 = knob("pages_collapsed");
-	huge = run_scanner(&a, "madvise", false, &ms);
-	ok = !huge && scan_result("exceed_swap_pte") > 0;
+	ok = scan_refuses(&a, "collapse_max_ptes_swap_exceeded", "madvise",
+			  "exceed_swap_pte", &ms);
 	verdict("collapse_max_ptes_swap_exceeded", ok, c0, 0, ms);
 
 	/* Fault them all back, then swap out exactly max_ptes_swap. */
 	ok = intact(&a, 0, NR_PTES, 9) && page_out(&a, 0, max_swap);
 	c0 = knob("pages_collapsed");
-	huge = run_scanner(&a, "madvise", true, &ms);
+	huge = run_scanner(&a, "madvise", &ms);
 	ok = ok && huge && intact(&a, 0, NR_PTES, 9);
 	verdict("collapse_max_ptes_swap", ok, c0, 1, ms);
 	area_free(&a);
@@ -406,7 +459,7 @@ static void collapse_single_pte_entry_compound(void)
 	/* Unmap all but the first subpage: one PTE maps the THP. */
 	madvise(a.p + page_sz, PMD_SZ - page_sz, MADV_DONTNEED);
 	ok = ok && xhp_vma_anon_huge_kb(a.p) == 0;
-	huge = run_scanner(&a, "madvise", true, &ms);
+	huge = run_scanner(&a, "madvise", &ms);
 	ok = ok && huge && intact(&a, 0, 1, 11);
 	verdict("collapse_single_pte_entry_compound", ok, c0, 1, ms);
 	area_free(&a);
@@ -420,7 +473,7 @@ static void collapse_full_of_compound(void)
 
 	area_alloc(&a, 1);
 	ok = fault_thp(&a, 13) && split_pmd(&a);
-	huge = run_scanner(&a, "madvise", true, &ms);
+	huge = run_scanner(&a, "madvise", &ms);
 	ok = ok && huge && intact(&a, 0, NR_PTES, 13);
 	verdict("collapse_full_of_compound", ok, c0, 1, ms);
 	area_free(&a);
@@ -479,7 +532,7 @@ static void collapse_compound_extreme(void)
 	fill(&a, 0, NR_PTES, 17);
 	madvise(a.p, PMD_SZ, MADV_HUGEPAGE);
 	ok = ok && xhp_vma_anon_huge_kb(a.p) == 0;
-	huge = run_scanner(&a, "madvise", true, &ms);
+	huge = run_scanner(&a, "madvise", &ms);
 	ok = ok && huge && intact(&a, 0, NR_PTES, 17);
 	verdict("collapse_compound_extreme", ok, c0, 1, ms);
 	area_free(&a);
@@ -515,7 +568,7 @@ static bool child_wait(pid_t pid, int fd, long *ms)
 
 static void collapse_fork(void)
 {
-	long c0 = knob("pages_collapsed"), ms;
+	long c0 = knob("pages_collapsed"), ms, parent_ms;
 	int fds[2];
 	struct area a;
 	bool ok;
@@ -533,14 +586,16 @@ static void collapse_fork(void)
 		/* A page of its own: a writable PTE next to the shared one. */
 		fill(&a, 1, 2, 19);
 		madvise(a.p, PMD_SZ, MADV_HUGEPAGE);
-		huge = run_scanner(&a, "madvise", true, &ms);
+		huge = run_scanner(&a, "madvise", &ms);
 		child_report(fds[1], huge && intact(&a, 0, 2, 19), ms);
 	}
 	close(fds[1]);
 	ok = child_wait(pid, fds[0], &ms);
 	if (!ok)
 		ksft_print_msg("collapse_fork: the child's range did not collapse intact\n");
-	if (xhp_vma_anon_huge_kb(a.p) != 0 || !intact(&a, 0, 1, 19)) {
+	/* The parent's copy was never advised: the scanner passes it by. */
+	if (!scan_refuses(&a, "collapse_fork (parent)", "madvise", "vma_check",
+			  &parent_ms) || !intact(&a, 0, 1, 19)) {
 		ksft_print_msg("collapse_fork: the parent's page changed\n");
 		ok = false;
 	}
@@ -569,7 +624,7 @@ static void collapse_fork_compound(void)
 		/* One page of its own (COW): 511 shared, one writable. */
 		fill(&a, 0, 1, 24);
 		set_knob("max_ptes_shared", NR_PTES - 1);
-		huge = run_scanner(&a, "madvise", true, &ms);
+		huge = run_scanner(&a, "madvise", &ms);
 		set_knob("max_ptes_shared", NR_PTES / 2);
 		child_report(fds[1], good && huge &&
 			     intact2(&a, 1, NR_PTES, 24, 23), ms);
@@ -606,12 +661,12 @@ static void collapse_max_ptes_shared(void)
 		/* Write to (COW) all but max_shared + 1 pages: too many shared. */
 		good = split_pmd(&a);
 		fill(&a, 0, cow, 31);
-		reset_results();
-		huge = run_scanner(&a, "madvise", false, &ms);
-		good = good && !huge && scan_result("exceed_shared_pte") > 0;
+		good = scan_refuses(&a, "collapse_max_ptes_shared_exceeded",
+				    "madvise", "exceed_shared_pte", &ms) &&
+		       good;
 		/* One more private page: exactly max_shared shared. */
 		fill(&a, 0, cow + 1, 31);
-		huge = run_scanner(&a, "madvise", true, &ms);
+		huge = run_scanner(&a, "madvise", &ms);
 		good = good && huge && intact2(&a, cow + 1, NR_PTES, 31, 29);
 		child_report(fds[1], good, ms);
 	}
@@ -632,14 +687,15 @@ static void enabled_modes(void)
 {
 	long c0, ms, scans0;
 	struct area a;
-	bool huge;
+	bool huge, ok;
 
 	area_alloc(&a, 1);
 	fill(&a, 0, NR_PTES, 37);
 
 	c0 = knob("pages_collapsed");
-	huge = run_scanner(&a, "madvise", false, &ms);
-	verdict("enabled_madvise_skips_unadvised", !huge, c0, 0, ms);
+	ok = scan_refuses(&a, "enabled_madvise_skips_unadvised", "madvise",
+			  "vma_check", &ms);
+	verdict("enabled_madvise_skips_unadvised", ok, c0, 0, ms);
 
 	/* never: the scanner does not collapse and does not even scan. */
 	c0 = knob("pages_collapsed");
@@ -651,7 +707,7 @@ static void enabled_modes(void)
 			 "enabled_never_idles\n");
 
 	c0 = knob("pages_collapsed");
-	huge = run_scanner(&a, "always", true, &ms);
+	huge = run_scanner(&a, "always", &ms);
 	verdict("enabled_always_collapses_unadvised",
 		huge && intact(&a, 0, NR_PTES, 37), c0, 1, ms);
 	area_free(&a);
@@ -661,15 +717,14 @@ static void nohugepage_respected(void)
 {
 	long c0 = knob("pages_collapsed"), ms;
 	struct area a;
-	bool huge;
+	bool ok;
 
 	area_alloc(&a, 1);
 	fill(&a, 0, NR_PTES, 41);
 	madvise(a.p, PMD_SZ, MADV_NOHUGEPAGE);
-	reset_results();
-	huge = run_scanner(&a, "always", false, &ms);
-	verdict("vm_nohugepage_respected_under_always",
-		!huge && scan_result("vma_check") > 0, c0, 0, ms);
+	ok = scan_refuses(&a, "vm_nohugepage_respected_under_always", "always",
+			  "vma_check", &ms);
+	verdict("vm_nohugepage_respected_under_always", ok, c0, 0, ms);
 	area_free(&a);
 }
 
@@ -685,20 +740,21 @@ static void prctl_respected(void)
 	pid = fork();
 	if (pid == 0) {
 		struct area a;
-		bool huge, good;
+		bool good;
 
 		close(fds[0]);
 		good = !prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0);
 		area_alloc(&a, 1);
 		fill(&a, 0, NR_PTES, 43);
 		madvise(a.p, PMD_SZ, MADV_HUGEPAGE);
-		huge = run_scanner(&a, "always", false, &ms);
-		child_report(fds[1], good && !huge, ms);
+		good = scan_refuses(&a, "prctl_thp_disable_respected", "always",
+				    "vma_check", &ms) && good;
+		child_report(fds[1], good, ms);
 	}
 	close(fds[1]);
 	ok = child_wait(pid, fds[0], &ms);
-	ksft_test_result(ok, "prctl_thp_disable_respected # no collapse after 2 full scans (%ld ms)\n",
-			 ms);
+	ksft_test_result(ok, "prctl_thp_disable_respected # %s (%ld ms)\n",
+			 ok ? "no collapse after 2 full scans" : "failed", ms);
 }
 
 /*
@@ -759,16 +815,15 @@ static void lack_referenced(void)
 {
 	long c0 = knob("pages_collapsed"), ms;
 	struct area a;
-	bool huge;
+	bool ok;
 
 	area_alloc(&a, 1);
 	fill(&a, 0, NR_PTES, 53);
 	madvise(a.p, PMD_SZ, MADV_HUGEPAGE);
 	madvise(a.p, PMD_SZ, MADV_COLD);
-	reset_results();
-	huge = run_scanner(&a, "madvise", false, &ms);
-	verdict("scan_result_lack_referenced_page",
-		!huge && scan_result("lack_referenced_page") > 0, c0, 0, ms);
+	ok = scan_refuses(&a, "scan_result_lack_referenced_page", "madvise",
+			  "lack_referenced_page", &ms);
+	verdict("scan_result_lack_referenced_page", ok, c0, 0, ms);
 	area_free(&a);
 }
 
@@ -777,17 +832,194 @@ static void read_only(void)
 {
 	long c0 = knob("pages_collapsed"), ms;
 	struct area a;
-	bool huge;
+	bool ok;
 
 	area_alloc(&a, 1);
 	fill(&a, 0, NR_PTES, 59);
 	mprotect(a.p, PMD_SZ, PROT_READ);
 	madvise(a.p, PMD_SZ, MADV_HUGEPAGE);
-	reset_results();
-	huge = run_scanner(&a, "madvise", false, &ms);
-	verdict("scan_result_page_ro", !huge && scan_result("page_ro") > 0,
-		c0, 0, ms);
+	ok = scan_refuses(&a, "scan_result_page_ro", "madvise", "page_ro",
+			  &ms);
+	verdict("scan_result_page_ro", ok, c0, 0, ms);
 	area_free(&a);
+}
+
+/* --- anti-thrash backoff --------------------------------------------------- */
+
+#define BACKOFF_WINDOW_MS 3000
+/* Jiffies granularity and the read-back lag, well within the window. */
+#define BACKOFF_MARGIN_MS 100
+#define BACKOFF_ATTEMPTS 3
+
+/* Is [a->p, a->p + nr PMDs) inside one VMA (the split VMAs merged back)? */
+static bool area_one_vma(struct area *a)
+{
+	unsigned long start, end, p = (uintptr_t)a->p;
+	char line[512];
+	bool one = false;
+	FILE *f = fopen("/proc/self/maps", "r");
+
+	if (!f)
+		return false;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%lx-%lx ", &start, &end) == 2 &&
+		    start <= p && p < end) {
+			one = p + a->nr * PMD_SZ <= end;
+			break;
+		}
+	fclose(f);
+	return one;
+}
+
+/*
+ * Collapse a fresh advised area, then split its PMD mapping at once by
+ * write-protecting one page and undo that, so the VMAs merge and the range
+ * (now PTE-mapped compound pages) is collapsible again. The scanner is
+ * stopped (enabled=never) from the collapse on. *t_split: the time just
+ * before the split; *wasted: how much backoff_wasted grew.
+ */
+static bool collapse_then_split(struct area *a, int seed, long *t_split,
+				long *wasted)
+{
+	long ms, wasted0;
+
+	*t_split = now_ms();
+	*wasted = 0;
+	area_alloc(a, 1);
+	fill(a, 0, NR_PTES, seed);
+	madvise(a->p, PMD_SZ, MADV_HUGEPAGE);
+	if (!run_scanner(a, "madvise", &ms)) {
+		ksft_print_msg("backoff: the area did not collapse\n");
+		return false;
+	}
+	wasted0 = knob("backoff_wasted");
+	*t_split = now_ms();
+	if (!split_pmd(a) || area_huge(a) || !area_one_vma(a)) {
+		ksft_print_msg("backoff: the PMD split did not leave one PTE-mapped VMA\n");
+		return false;
+	}
+	*wasted = knob("backoff_wasted") - wasted0;
+	return true;
+}
+
+/* Without a window the same split range collapses again at once. */
+static void backoff_off(void)
+{
+	long c0 = knob("pages_collapsed"), wasted, skipped0, scans0, scans;
+	long t_split, start;
+	bool ok, huge = false;
+	struct area a;
+
+	set_knob("backoff_window_millisecs", 0);
+	ok = collapse_then_split(&a, 61, &t_split, &wasted);
+	skipped0 = knob("backoff_skipped");
+	scans0 = knob("full_scans");
+	start = now_ms();
+	set_enabled("madvise");
+	/* At once: by the end of the first pass that began after the merge. */
+	while (ok && now_ms() - start < WAIT_MS) {
+		scans = knob("full_scans");
+		huge = area_huge(&a);
+		if (huge || scans >= scans0 + 3)
+			break;
+		usleep(10000);
+	}
+	set_enabled("never");
+	if (ok && !huge)
+		ksft_print_msg("backoff_off: not huge again after full_scans +%ld\n",
+			       knob("full_scans") - scans0);
+	if (wasted || knob("backoff_skipped") != skipped0) {
+		ksft_print_msg("backoff_off: backoff_wasted +%ld, backoff_skipped +%ld with the window off\n",
+			       wasted, knob("backoff_skipped") - skipped0);
+		ok = false;
+	}
+	ok = ok && huge && intact(&a, 0, NR_PTES, 61);
+	verdict("backoff_off_recollapses_split_range", ok, c0, 2,
+		now_ms() - t_split);
+	area_free(&a);
+}
+
+/*
+ * With backoff_window_millisecs=W a range split within W of its collapse
+ * is skipped for W from the split (the first backoff: shift 0): it must
+ * stay PTE-mapped while the scanner provably passes over it, and collapse
+ * again after W. The check only counts if it ends before the backoff can
+ * have expired; when a slow VM misses that, the whole attempt is repeated
+ * on a fresh area (a fresh range: no backoff history).
+ */
+static void backoff_window(void)
+{
+	struct area areas[BACKOFF_ATTEMPTS];
+	long c0, wasted = 0, skipped0, skipped = 0, scans0, scans = 0;
+	long t_split = 0, deadline, t, ms;
+	bool ok = false, huge = false, proven = false, in_time = false;
+	int i, n = 0;
+
+	set_knob("backoff_window_millisecs", BACKOFF_WINDOW_MS);
+	c0 = knob("pages_collapsed");
+	/* Earlier areas stay mapped so a retry never reuses their range. */
+	for (i = 0; i < BACKOFF_ATTEMPTS && !in_time; i++) {
+		n = i + 1;
+		ok = collapse_then_split(&areas[i], 67 + i, &t_split, &wasted);
+		if (!ok)
+			break;
+		deadline = t_split + BACKOFF_WINDOW_MS - BACKOFF_MARGIN_MS;
+		skipped0 = knob("backoff_skipped");
+		scans0 = knob("full_scans");
+		proven = huge = false;
+		set_enabled("madvise");
+		/* Watch the whole window: not huge at any point of it. */
+		while (!huge) {
+			scans = knob("full_scans") - scans0;
+			skipped = knob("backoff_skipped") - skipped0;
+			huge = area_huge(&areas[i]);
+			t = now_ms();
+			if (t >= deadline)
+				break;
+			proven = proven || (!huge && scans >= 2 && skipped > 0);
+			in_time = proven;
+			usleep(10000);
+		}
+		if (huge && t < deadline) {
+			ksft_print_msg("backoff: huge again %ld ms after the split, within the %d ms window\n",
+				       t - t_split, BACKOFF_WINDOW_MS);
+			in_time = true;
+			ok = false;
+		} else if (!in_time) {
+			ksft_print_msg("backoff: attempt %d: no proof of a pass before the window ended (full_scans +%ld, backoff_skipped +%ld)\n",
+				       n, scans, skipped);
+		}
+		if (!in_time)
+			set_enabled("never");
+	}
+	if (ok && !in_time)
+		ok = false;
+	if (ok && wasted != 1) {
+		ksft_print_msg("backoff: backoff_wasted +%ld after one split, want +1\n",
+			       wasted);
+		ok = false;
+	}
+	ksft_test_result(ok, "backoff_skips_range_split_soon_after_collapse # %d ms window: full_scans +%ld, backoff_skipped +%ld, backoff_wasted +%ld (attempt %d)\n",
+			 BACKOFF_WINDOW_MS, scans, skipped, wasted, n);
+
+	/* After the window the range collapses again (a hang bound only). */
+	huge = false;
+	if (ok) {
+		set_enabled("madvise");
+		while (now_ms() - t_split < BACKOFF_WINDOW_MS + WAIT_MS &&
+		       !(huge = area_huge(&areas[n - 1])))
+			usleep(10000);
+	}
+	ms = now_ms() - t_split;
+	set_enabled("never");
+	if (ok && !huge)
+		ksft_print_msg("backoff: not huge %ld ms after the split\n", ms);
+	verdict("backoff_recollapses_after_window",
+		ok && huge && intact(&areas[n - 1], 0, NR_PTES, 67 + n - 1),
+		c0, n + 1, ms);
+	set_knob("backoff_window_millisecs", 0);
+	for (i = 0; i < n; i++)
+		area_free(&areas[i]);
 }
 
 static int load_module(void)
@@ -816,7 +1048,7 @@ int main(void)
 	if (load_module())
 		ksft_exit_fail_msg("cannot load the module\n");
 	native_base = native_collapsed();
-	ksft_set_plan(25);
+	ksft_set_plan(28);
 
 	collapse_full();
 	collapse_empty();
@@ -840,6 +1072,8 @@ int main(void)
 	full_scans_advance();
 	lack_referenced();
 	read_only();
+	backoff_off();
+	backoff_window();
 
 	if (system("rmmod xhugepaged"))
 		ksft_exit_fail_msg("rmmod failed\n");
