@@ -8,12 +8,20 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 mode=${1:-}
 # The smoke run writes apart, so it never overwrites a full run's figures.
-out=build/bench${mode:+-smoke}
+# XHP_BENCH_OUT and XHP_VM_RUN (a stand-in VM runner) serve the harness
+# self-tests.
+out=${XHP_BENCH_OUT:-build/bench${mode:+-smoke}}
+vm_run=${XHP_VM_RUN:-scripts/vm-run.sh}
 mkdir -p "$out"
 raw=$out/raw.txt
-scripts/vm-run.sh --mem 4G --timeout 3600 -- scripts/bench-guest.sh $mode | tee "$raw" |
-	grep -E '^RESULT' || true
-grep -q '^RESULT done 1' "$raw" || { echo "bench: the guest run did not complete" >&2; exit 1; }
+# vm-run's verdict counts: a kernel warning (125), a hang, a lost status or
+# a failing guest script fails the bench, after the table is printed.
+set +e
+"$vm_run" --mem 4G --timeout 3600 -- scripts/bench-guest.sh $mode | tee "$raw" |
+	grep -E '^RESULT'
+vm_rc=${PIPESTATUS[0]}
+set -e
+grep -q '^RESULT done 1' "$raw" || { echo "bench: the guest run did not complete (vm-run exit $vm_rc)" >&2; exit 1; }
 
 r() { awk -v k="$1" '$1 == "RESULT" && $2 == k { print $3 }' "$raw"; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b + 0 == 0) print "n/a"; else printf "%.2f", a / b }'; }
@@ -48,6 +56,10 @@ row "collapse CPU ns/PMD: xhp thread vs MADV_COLLAPSE caller" "$x_cpu" "$(r coll
 row "thrash: wasted collapses, xhp backoff on vs khugepaged" "$(r thrash.xhp-backoff-on.collapses)" "$(r thrash.khugepaged.collapses)"
 row "thrash: wasted collapses, xhp backoff off vs khugepaged" "$(r thrash.xhp-backoff-off.collapses)" "$(r thrash.khugepaged.collapses)"
 echo "(ratio < 1 is better for xhugepaged in every row)"
+if [ "$vm_rc" -ne 0 ]; then
+	echo "bench: the VM run failed: vm-run exit $vm_rc (its \"vm-run:\" lines above say why); no plots" >&2
+	exit 1
+fi
 
 # Plots (gnuplot, from Debian).
 for c in khugepaged xhp-fifo xhp-hot xhp-hot-backoff; do

@@ -1,38 +1,90 @@
 #!/bin/bash
 # make check: the harness self-tests on the host, then the module's suite in
-# the VM. Prints every KTAP result and ends with "N passed, N failed, N skipped".
-# A guest kernel warning fails the run even when every test passed.
+# one VM, then the bench smoke run in another. Prints every KTAP result and
+# ends with "N passed, N failed, N skipped". Besides the tests' own results,
+# each run it starts is judged as a result of its own: the harness and every
+# VM must exit 0, the guest kernel logs must be clean (no warning, panic,
+# hang or lost status), and the harness and the suite must have printed
+# their whole plan.
+#
+# scripts/check.sh --judge DESC RC KTAP|- ERR: print the one KTAP result
+# (numbered 1) that the run would get for a run that exited RC, printed
+# KTAP (- for none: no plan to check) and wrote ERR; exit 0 if "ok". The
+# harness self-tests use it on fake inputs.
 set -uo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
+
+# What vm-run says when the guest kernel or the VM itself went wrong.
+VM_BAD='^vm-run: (kernel problem|guest kernel panic|timeout after|lost exit status|QEMU failed|KVM cannot run)'
+
+# judge_run DESC RC KTAP ERR: "ok DESC" or "not ok DESC # why", without
+# a number; returns 0 for ok.
+judge_run() {
+	local desc=$1 rc=$2 ktap=$3 err=$4 why='' results plan bad
+	if [ "$rc" != 0 ]; then
+		why="exit $rc"
+		bad=$(grep -m1 -E '^vm-run: ' "$err" 2>/dev/null | grep -E "$VM_BAD|setup|usage" || true)
+		[ -z "$bad" ] || why+=" ($bad)"
+	fi
+	bad=$(grep -m1 -E "$VM_BAD" "$err" 2>/dev/null || true)
+	[ -z "$bad" ] || why+="${why:+; }$bad"
+	if [ "$ktap" != - ]; then
+		results=$(grep -cE '^(not )?ok [0-9]+' "$ktap" 2>/dev/null)
+		plan=$(grep -E '^1\.\.[0-9]+$' "$ktap" 2>/dev/null | tail -n1)
+		if [ -z "$plan" ]; then
+			why+="${why:+; }no final plan (1..N) after ${results:-0} results"
+		elif [ "${plan#1..}" -ne "${results:-0}" ]; then
+			why+="${why:+; }$results results, plan $plan"
+		fi
+	fi
+	if [ -z "$why" ]; then
+		echo "ok $desc"
+		return 0
+	fi
+	echo "not ok $desc # $why"
+	return 1
+}
+
+if [ "${1:-}" = --judge ]; then
+	[ $# -eq 5 ] || { echo "usage: scripts/check.sh --judge DESC RC KTAP|- ERR" >&2; exit 2; }
+	line=$(judge_run "$2" "$3" "$4" "$5")
+	rc=$?
+	echo "${line/#ok /ok 1 }" | sed 's/^not ok /not ok 1 /'
+	exit $rc
+fi
+
 logdir=build/check
 mkdir -p "$logdir"
 rm -f "$logdir"/*.ktap
 
 start=$(date +%s)
 
-echo "# harness self-tests (host; each boots a VM)"
+echo "# harness self-tests (host; most cases boot a VM)"
 selftests/harness/run.sh 2>&1 | tee "$logdir/harness.ktap"
+harness_rc=${PIPESTATUS[0]}
 echo
 
 echo "# module suite (one VM boot)"
 scripts/vm-run.sh --timeout 1200 -- selftests/run_tests 2>"$logdir/vm-run.err" |
 	tee "$logdir/suite.ktap"
-vm_rc=${PIPESTATUS[0]}
+suite_rc=${PIPESTATUS[0]}
 cat "$logdir/vm-run.err" >&2
-{
-	# The VM's verdict on its own kernel log is a test result of its own.
-	if grep -q 'vm-run: kernel problem\|vm-run: guest kernel panic\|vm-run: timeout\|vm-run: lost exit status' "$logdir/vm-run.err"; then
-		echo "not ok 1 guest kernel log clean, suite completed (vm-run exit $vm_rc)"
-	else
-		echo "ok 1 guest kernel log clean, suite completed"
-	fi
-} | tee "$logdir/vm.ktap"
 
 echo "# make bench, smoke size (proves the benchmark machinery; no timing thresholds)"
 scripts/bench.sh --smoke >"$logdir/bench-smoke.log" 2>&1
 bench_rc=$?
+
+echo "# verdict on the runs themselves"
 {
+	n=0
+	result() { n=$((n + 1)); echo "${1/#ok /ok $n }" | sed "s/^not ok /not ok $n /"; }
+	result "$(judge_run "harness self-tests exited 0 and printed their whole plan" \
+		"$harness_rc" "$logdir/harness.ktap" /dev/null)"
+	result "$(judge_run "suite VM exited 0, guest kernel log clean, whole plan printed" \
+		"$suite_rc" "$logdir/suite.ktap" "$logdir/vm-run.err")"
+	result "$(judge_run "bench smoke VM exited 0, guest kernel log clean" \
+		"$bench_rc" - "$logdir/bench-smoke.log")"
 	missing=""
 	for key in hot90.khugepaged hot90.xhp-fifo hot90.xhp-hot all90.xhp-hot \
 		scan.khugepaged.p2.m64.cpu_ms scan.xhp-fifo.p2.m64.passes \
@@ -43,17 +95,20 @@ bench_rc=$?
 		grep -qE "^RESULT $key [0-9.]+$" build/bench-smoke/raw.txt 2>/dev/null ||
 			missing="$missing $key"
 	done
-	if [ $bench_rc -eq 0 ] && [ -z "$missing" ] && grep -q '^thrash: wasted' "$logdir/bench-smoke.log"; then
-		echo "ok 1 bench smoke: every comparison produced its figures and the table"
+	if [ -z "$missing" ] && grep -q '^thrash: wasted' "$logdir/bench-smoke.log"; then
+		result "ok bench smoke: every comparison produced its figures and the table"
 	else
-		echo "not ok 1 bench smoke: rc $bench_rc, missing:$missing (see $logdir/bench-smoke.log)"
+		result "not ok bench smoke: every comparison produced its figures and the table # missing:${missing:- the table} (see $logdir/bench-smoke.log)"
 	fi
-} | tee "$logdir/bench.ktap"
+} | tee "$logdir/verdict.ktap"
+grep -E '^vm-run: |^bench: ' "$logdir/bench-smoke.log" | sed 's/^/# bench smoke: /'
 
 passed=$(cat "$logdir"/*.ktap | grep -cE '^ok [0-9]+' | tr -d ' ')
 skipped=$(cat "$logdir"/*.ktap | grep -E '^ok [0-9]+' | grep -ciE '# *skip' | tr -d ' ')
 failed=$(cat "$logdir"/*.ktap | grep -cE '^not ok [0-9]+' | tr -d ' ')
 passed=$((passed - skipped))
-echo "# whole suite: $(( $(date +%s) - start )) s"
+secs=$(($(date +%s) - start))
+accel=$(grep -m1 -E '^vm-run: (using (KVM|TCG)|KVM unusable here)' "$logdir/vm-run.err" | cut -c9-)
+echo "# whole suite: $secs s ($((secs / 60)) min $((secs % 60)) s); suite VM accelerator: ${accel:-unknown}"
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]

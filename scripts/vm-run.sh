@@ -16,16 +16,19 @@ EX_TIMEOUT=124
 EX_KPROBLEM=125
 EX_LOST=126
 EX_PANIC=123
+# How long the KVM probe VM may take (a working KVM boots in ~2 s).
+PROBE_TIMEOUT_S=60
 
 usage() {
 	cat <<EOF
 usage: scripts/vm-run.sh [--kernel VERSION | --kernel-image PATH] [--mem SIZE]
                          [--cpus N] [--append ARGS] [--timeout S]
-                         -- COMMAND [ARG...]
+                         [--accel kvm|tcg|auto] -- COMMAND [ARG...]
 
 Boots /boot/vmlinuz-VERSION (default: newest /boot/vmlinuz-6.12*) in QEMU
-(KVM if /dev/kvm is usable, TCG otherwise) and runs COMMAND as root inside it,
-in the same directory as the caller's cwd. The guest sees the host's / read-
+(KVM if it can run a guest here, TCG otherwise; the choice is printed on
+stderr) and runs COMMAND as root inside it, in the same directory as the
+caller's cwd. The guest sees the host's / read-
 only through virtio-9p, under a tmpfs overlay: writes are lost at power-off.
 COMMAND's stdout and stderr both stream to this script's stdout; its stdin is
 /dev/null. The guest kernel log is saved under
@@ -41,12 +44,22 @@ options:
   --cpus N          guest vCPUs (default 2)
   --append ARGS     extra kernel command line (repeatable)
   --timeout S       kill the VM after S seconds, boot included (default 600)
+  --accel A         kvm, tcg or auto (default: \$XHP_ACCEL, else auto).
+                    auto uses KVM only once a probe VM (COMMAND "true",
+                    ${PROBE_TIMEOUT_S} s at most) has run under it on this machine, else
+                    TCG, saying so on stderr: "vm-run: KVM unusable here
+                    (REASON); using TCG". The verdict is kept in
+                    \${XHP_ACCEL_CACHE:-REPO/build/accel-verdict}, keyed by
+                    host kernel, host boot, QEMU binary and version, CPU
+                    model and /dev/kvm; any change probes again. kvm that
+                    cannot run a guest is a setup error ($EX_SETUP).
   -h, --help        this text
 
 exit status:
   0-255  COMMAND's own exit status, when nothing below applies
   $EX_USAGE      usage error
-  $EX_SETUP      setup error (no kernel, initramfs build or QEMU start failed)
+  $EX_SETUP      setup error (no kernel, initramfs build or QEMU start failed,
+         --accel kvm where KVM cannot run a guest)
   $EX_PANIC    "vm-run: guest kernel panic"
   $EX_TIMEOUT    "vm-run: timeout after S s (hang)": the VM was killed
   $EX_KPROBLEM    "vm-run: kernel problem: ...": the guest kernel log has a
@@ -64,7 +77,8 @@ EOF
 die() { echo "vm-run: $*" >&2; exit "$EX_SETUP"; }
 usage_err() { echo "vm-run: $*" >&2; usage >&2; exit "$EX_USAGE"; }
 
-kver='' kimage='' mem=2G cpus=2 append=() timeout_s=600
+kver='' kimage='' mem=2G cpus=2 append=() timeout_s=600 accel_choice=${XHP_ACCEL:-auto}
+accel_from=XHP_ACCEL=$accel_choice
 while [ $# -gt 0 ]; do
 	case $1 in
 	--kernel) [ $# -ge 2 ] || usage_err "--kernel needs a value"; kver=$2; shift 2 ;;
@@ -73,6 +87,7 @@ while [ $# -gt 0 ]; do
 	--cpus) [ $# -ge 2 ] || usage_err "--cpus needs a value"; cpus=$2; shift 2 ;;
 	--append) [ $# -ge 2 ] || usage_err "--append needs a value"; append+=("$2"); shift 2 ;;
 	--timeout) [ $# -ge 2 ] || usage_err "--timeout needs a value"; timeout_s=$2; shift 2 ;;
+	--accel) [ $# -ge 2 ] || usage_err "--accel needs a value"; accel_choice=$2 accel_from="--accel $2"; shift 2 ;;
 	-h | --help) usage; exit 0 ;;
 	--) shift; break ;;
 	*) usage_err "unknown option: $1" ;;
@@ -81,6 +96,10 @@ done
 [ $# -gt 0 ] || usage_err "no COMMAND given (put it after --)"
 [[ $cpus =~ ^[1-9][0-9]*$ ]] || usage_err "--cpus: not a number: $cpus"
 [[ $timeout_s =~ ^[1-9][0-9]*$ ]] || usage_err "--timeout: not a number of seconds: $timeout_s"
+case $accel_choice in
+kvm | tcg | auto) ;;
+*) usage_err "$accel_from: the accelerator is kvm, tcg or auto" ;;
+esac
 
 if [ -n "$kimage" ]; then
 	# A kernel of our own (make check-debug) has everything built in.
@@ -102,6 +121,84 @@ command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 not found (r
 initrd=$repo/build/initramfs-${kver/#-/builtin}.cpio.gz
 "$repo/scripts/mkinitramfs.sh" "$kver" "$initrd" || die "building the initramfs failed"
 
+# --- the accelerator. A readable /dev/kvm proves nothing: nested KVM may
+# open and then fail to run a guest (QEMU aborts on an MSR, or stops with
+# "KVM internal error"). auto therefore trusts KVM only once a probe VM
+# has run a command under it, and remembers that verdict for the machine.
+kvm_dev=${XHP_KVM_DEV:-/dev/kvm}	# another path only for the harness self-tests
+accel_cache=${XHP_ACCEL_CACHE:-$repo/build/accel-verdict}
+# What the verdict depends on; any change invalidates it. The boot id
+# covers a host reboot (KVM module parameters such as nested may differ).
+accel_key() {
+	local qemu_bin
+	qemu_bin=$(command -v qemu-system-x86_64)
+	printf 'v1|%s|%s|%s|%s|%s|%s|%s\n' "$(uname -r)" \
+		"$(cat /proc/sys/kernel/random/boot_id 2>/dev/null)" \
+		"$qemu_bin" "$(stat -Lc '%s %Y' "$qemu_bin" 2>/dev/null)" \
+		"$("$qemu_bin" --version 2>/dev/null | head -n1)" \
+		"$(grep -m1 '^model name' /proc/cpuinfo | sed 's/.*: //')" \
+		"$(stat -Lc '%t:%T' "$kvm_dev" 2>/dev/null)"
+}
+# probe_kvm: boot this kernel under KVM and run "true" in it. Sets
+# probe_reason when KVM cannot run it.
+probe_kvm() {
+	local probe_err rc=0 kernel_opt=(--kernel "$kver")
+	[ -z "$kimage" ] || kernel_opt=(--kernel-image "$kimage")
+	probe_err=$(mktemp "${TMPDIR:-/tmp}/vm-run-probe.XXXXXX")
+	XHP_ACCEL_PROBE=1 "$0" --accel kvm --timeout "$PROBE_TIMEOUT_S" "${kernel_opt[@]}" \
+		-- true </dev/null >"$probe_err" 2>&1 || rc=$?
+	probe_reason=''
+	if [ "$rc" -ne 0 ]; then
+		# Our own "KVM cannot run a guest" line carries QEMU's complaint.
+		probe_reason=$(sed -n 's/^vm-run: KVM cannot run a guest here: \(.*\); use --accel tcg.*/\1/p' "$probe_err" | head -n1)
+		[ -n "$probe_reason" ] || probe_reason="probe VM exited $rc: $(grep -m1 '^vm-run: ' "$probe_err" | cut -c9-)"
+	fi
+	rm -f "$probe_err"
+	[ "$rc" -eq 0 ]
+}
+accel=tcg
+case $accel_choice in
+tcg) echo "vm-run: using TCG ($accel_from)" >&2 ;;
+kvm)
+	[ -r "$kvm_dev" ] && [ -w "$kvm_dev" ] ||
+		die "$accel_from: $kvm_dev is missing or not read-write for this user (use --accel tcg or auto)"
+	accel=kvm
+	[ -n "${XHP_ACCEL_PROBE:-}" ] || echo "vm-run: using KVM ($accel_from)" >&2
+	;;
+auto)
+	if ! [ -r "$kvm_dev" ] || ! [ -w "$kvm_dev" ]; then
+		echo "vm-run: KVM unusable here ($kvm_dev missing or not read-write); using TCG" >&2
+	else
+		mkdir -p "$(dirname "$accel_cache")" || die "cannot create the directory of $accel_cache"
+		key=$(accel_key)
+		# One probe at a time: parallel runs wait for the first's verdict.
+		exec 4>>"$accel_cache.lock"
+		flock 4
+		cached=''
+		if [ -r "$accel_cache" ] && [ "$(sed -n 1p "$accel_cache")" = "$key" ]; then
+			cached=$(sed -n 2p "$accel_cache")
+			probe_reason=$(sed -n 3p "$accel_cache")
+		fi
+		case $cached in
+		kvm | tcg) how="verdict cached in $accel_cache" ;;
+		*)
+			if probe_kvm; then cached=kvm; else cached=tcg; fi
+			how="probe VM"
+			printf '%s\n%s\n%s\n' "$key" "$cached" "$probe_reason" >"$accel_cache.tmp" &&
+				mv -f "$accel_cache.tmp" "$accel_cache"
+			;;
+		esac
+		exec 4>&-
+		accel=$cached
+		if [ "$accel" = kvm ]; then
+			echo "vm-run: using KVM (auto: a $how ran under it)" >&2
+		else
+			echo "vm-run: KVM unusable here ($probe_reason; $how); using TCG" >&2
+		fi
+	fi
+	;;
+esac
+
 logroot=${XHP_LOGDIR:-$repo/build/vm-logs}
 rundir=$logroot/run-$(date +%Y%m%d-%H%M%S)-$$
 # The kernel command line splits on spaces.
@@ -118,18 +215,20 @@ status=$rundir/status
 # The guest reads the command from here through the host root it mounts.
 printf '%q ' "$@" >"$rundir/cmd"
 
-# XHP_ACCEL=tcg|kvm forces one (auto: KVM if /dev/kvm is usable).
-xhp_accel=${XHP_ACCEL:-auto}
-if [ "$xhp_accel" = kvm ] || { [ "$xhp_accel" = auto ] && [ -r /dev/kvm ] && [ -w /dev/kvm ]; }; then
-	accel=(-machine q35,accel=kvm -cpu host)
+if [ "$accel" = kvm ]; then
+	accel_args=(-machine q35,accel=kvm -cpu host)
 else
 	# Single-threaded TCG: multi-threaded TCG (one host thread per vCPU)
 	# gave spurious guest oopses ("Oops: int3" in code the kernel was
 	# live-patching on another vCPU), and boots no faster on 2 host cores.
-	accel=(-machine q35 -accel tcg,thread=single -cpu max)
+	accel_args=(-machine q35 -accel tcg,thread=single -cpu max)
 fi
 
-cmdline="console=ttyS0 loglevel=7 panic=-1 sysctl.kernel.hung_task_timeout_secs=30"
+# no_timer_check: the boot-time test of the IO-APIC timer waits a fixed
+# number of TSC cycles for jiffies to move; under TCG on a loaded host they
+# sometimes do not, and the guest panics ("IO-APIC + timer doesn't work!")
+# before init. QEMU's timer works: skip the test.
+cmdline="console=ttyS0 loglevel=7 panic=-1 sysctl.kernel.hung_task_timeout_secs=30 no_timer_check"
 cmdline+=" xhp.init=$repo/scripts/vm-guest-init.sh xhp.cmd=$rundir/cmd xhp.cwd=$PWD"
 for a in "${append[@]}"; do cmdline+=" $a"; done
 
@@ -141,7 +240,7 @@ exec 3<>"$rundir/stdin"
 rm -f "$rundir/stdin"
 
 qemu=(
-	qemu-system-x86_64 "${accel[@]}" -smp "$cpus" -m "$mem"
+	qemu-system-x86_64 "${accel_args[@]}" -smp "$cpus" -m "$mem"
 	-nodefaults -nographic -display none -monitor none -no-reboot
 	-kernel "$kimg" -initrd "$initrd" -append "$cmdline"
 	-serial "file:$console"
@@ -158,6 +257,22 @@ echo "vm-run: kernel log: $console" >&2
 # the background so our traps fire while we wait).
 timeout -k 10 "$timeout_s" "${qemu[@]}" <&3 2>"$rundir/qemu.err" &
 qpid=$!
+# Under KVM, QEMU may stop the guest with "KVM internal error" and then sit
+# there: stop it at once instead of at the timeout.
+watch_pid=''
+if [ "$accel" = kvm ]; then
+	(
+		while kill -0 "$qpid" 2>/dev/null; do
+			if grep -q 'KVM internal error' "$rundir/qemu.err" 2>/dev/null; then
+				: >"$rundir/kvm-failed"
+				kill -TERM "$qpid" 2>/dev/null
+				break
+			fi
+			sleep 0.5
+		done
+	) &
+	watch_pid=$!
+fi
 interrupted=0
 trap 'interrupted=1; kill -TERM "$qpid" 2>/dev/null || true' INT TERM HUP
 qrc=0
@@ -168,6 +283,7 @@ while :; do
 done
 trap - INT TERM HUP
 exec 3<&-
+[ -z "$watch_pid" ] || { kill "$watch_pid" 2>/dev/null; wait "$watch_pid" 2>/dev/null; } || true
 
 if [ "$interrupted" -eq 1 ]; then
 	echo "vm-run: interrupted; VM stopped (kernel log: $console)" >&2
@@ -206,6 +322,13 @@ if [ -n "$problems" ]; then
 	} >&2
 fi
 
+# KVM that cannot run the guest is a setup error, not a test result.
+if [ "$accel" = kvm ] && [ "$have_status" -eq 0 ] &&
+	{ [ -e "$rundir/kvm-failed" ] || { [ "$qrc" -ne 0 ] && [ "$qrc" -ne 124 ] && [ "$qrc" -ne 137 ]; }; }; then
+	why=$(grep -m1 -E 'KVM internal error|error|Assertion|failed' "$rundir/qemu.err" || head -n1 "$rundir/qemu.err")
+	why=${why#qemu-system-x86_64: }
+	die "KVM cannot run a guest here: QEMU exit $qrc: ${why:-no message}; use --accel tcg (or auto)"
+fi
 if [ "$qrc" -eq 124 ] || [ "$qrc" -eq 137 ]; then
 	echo "vm-run: timeout after $timeout_s s (hang); last kernel messages:" >&2
 	tail -n 15 "$console" | sed 's/^/vm-run: | /' >&2

@@ -4,13 +4,17 @@
  * SECONDS, map MADV_HUGEPAGE anonymous memory, fault it, fork children
  * that write to it and exit, split parts of it with mprotect and munmap,
  * and exit and respawn themselves. Each worker checks the bytes it wrote;
- * the exit status is the number of workers that saw a mismatch.
+ * the exit status is the number of workers that saw a mismatch. SIGTERM
+ * ends it early: each worker finishes its round and reports as at the end
+ * (SECONDS is then only a backstop).
  * Usage: xhp_churn WORKERS SECONDS
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <stdint.h>
+#include <signal.h>
 #include <time.h>
 #include <unistd.h>
 #include <sys/mman.h>
@@ -18,6 +22,28 @@
 
 #define MB (1UL << 20)
 #define REGION (8 * MB)
+#define MAX_WORKERS 64
+
+static volatile sig_atomic_t stop;
+static pid_t workers_pid[MAX_WORKERS];
+static int nr_workers;
+
+static void worker_stop(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+/* In the parent: pass the request on; each worker stops after its round. */
+static void parent_stop(int sig)
+{
+	int i;
+
+	(void)sig;
+	for (i = 0; i < nr_workers; i++)
+		if (workers_pid[i] > 0)
+			kill(workers_pid[i], SIGTERM);
+}
 
 static int churn_once(unsigned int seed)
 {
@@ -57,12 +83,14 @@ static int worker(time_t end, unsigned int id)
 	unsigned int round = 0;
 	int bad = 0;
 
-	while (time(NULL) < end) {
+	while (!stop && time(NULL) < end) {
 		pid_t pid = fork();
 		int st;
 
 		if (pid == 0) {	/* short-lived mm: fault, fork, exit */
 			int b = 0, k;
+
+			signal(SIGTERM, SIG_DFL);
 
 			for (k = 0; k < 3; k++)
 				b |= churn_once(id * 1000 + round * 7 + k);
@@ -89,12 +117,33 @@ int main(int argc, char **argv)
 	}
 	workers = atoi(argv[1]);
 	secs = atoi(argv[2]);
+	if (workers < 1 || workers > MAX_WORKERS) {
+		fprintf(stderr, "%s: WORKERS must be 1..%d\n", argv[0], MAX_WORKERS);
+		return 2;
+	}
 	end = time(NULL) + secs;
-	for (i = 0; i < workers; i++)
-		if (fork() == 0)
+	signal(SIGTERM, worker_stop);	/* inherited by each worker */
+	for (i = 0; i < workers; i++) {
+		pid_t pid = fork();
+
+		if (pid == 0)
 			_exit(worker(end, i));
-	while (wait(&st) > 0)
+		workers_pid[i] = pid;
+		nr_workers = i + 1;
+	}
+	signal(SIGTERM, parent_stop);
+	if (stop)	/* a SIGTERM that came while forking */
+		parent_stop(SIGTERM);
+	for (;;) {
+		pid_t pid = wait(&st);
+
+		if (pid < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
 		if (!WIFEXITED(st) || WEXITSTATUS(st))
 			bad++;
+	}
 	return bad;
 }
