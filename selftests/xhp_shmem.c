@@ -108,11 +108,11 @@ static long now_ms(void)
 
 /* --- test areas ------------------------------------------------------------ */
 
-enum kind { MEMFD, ANON_SHARED, SYSV, TMPFS };
+enum area_kind { MEMFD, ANON_SHARED, SYSV, TMPFS };
 static const char * const kind_names[] = { "memfd", "anon_shared", "sysv", "tmpfs" };
 
 struct area {
-	enum kind kind;
+	enum area_kind kind;
 	char *map;		/* PROT_NONE reservation around the area */
 	size_t map_len;
 	char *p;		/* PMD-aligned start of nr PMD ranges */
@@ -126,7 +126,7 @@ struct area {
  * 0, with a file of @size bytes (0: the whole area), between PROT_NONE
  * anonymous guards so its VMA is its own.
  */
-static void area_alloc(struct area *a, enum kind kind, int nr, size_t size)
+static void area_alloc(struct area *a, enum area_kind kind, int nr, size_t size)
 {
 	size_t len = nr * PMD_SZ;
 	char path[128];
@@ -368,7 +368,7 @@ static const struct policy advise = { .shmem = "advise" };
  * check the outcome and the contents. @reason: a scan_results counter that
  * must grow when no collapse is expected (NULL: none to check).
  */
-static void one_case(const char *name, enum kind kind, int nr, size_t size,
+static void one_case(const char *name, enum area_kind kind, int nr, size_t size,
 		     size_t from, size_t to, bool madv,
 		     const struct policy *pol, bool expect, const char *reason)
 {
