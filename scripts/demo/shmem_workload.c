@@ -3,10 +3,12 @@
  * The demo's shmem workload: a memfd of MIB MiB mapped MAP_SHARED at a
  * 2 MiB-aligned address, written page by page (small pages: the kernel's
  * own shmem_enabled is never), asked to be huge with MADV_HUGEPAGE, kept
- * alive SECONDS, then checked through the mapping and through read(2).
+ * alive until SIGUSR1 (or SECONDS at most), then checked through the
+ * mapping and through read(2).
  * Usage: shmem_workload MIB SECONDS
  */
 #define _GNU_SOURCE
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
@@ -18,6 +20,11 @@
 static char byte_of(size_t off)
 {
 	return (char)(off / PAGE % 251 + 1);
+}
+
+static void wake(int sig)
+{
+	(void)sig;
 }
 
 int main(int argc, char **argv)
@@ -44,8 +51,11 @@ int main(int argc, char **argv)
 	}
 	for (off = 0; off < len; off += PAGE)
 		p[off] = byte_of(off);
+	signal(SIGUSR1, wake);
+	signal(SIGALRM, wake);
 	madvise(p, len, MADV_HUGEPAGE);
-	sleep(secs);
+	alarm(secs);
+	pause();
 	for (off = 0; off < len; off += PAGE)
 		if (p[off] != byte_of(off) ||
 		    pread(fd, &c, 1, off) != 1 || c != byte_of(off)) {
