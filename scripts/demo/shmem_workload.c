@@ -35,6 +35,9 @@ int main(int argc, char **argv)
 	size_t off;
 	int fd;
 
+	/* First: the demo's SIGUSR1 must never kill it. */
+	signal(SIGUSR1, wake);
+	signal(SIGALRM, wake);
 	fd = memfd_create("xhp-demo-shmem", 0);
 	res = mmap(NULL, len + HPAGE, PROT_NONE,
 		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -51,8 +54,6 @@ int main(int argc, char **argv)
 	}
 	for (off = 0; off < len; off += PAGE)
 		p[off] = byte_of(off);
-	signal(SIGUSR1, wake);
-	signal(SIGALRM, wake);
 	madvise(p, len, MADV_HUGEPAGE);
 	alarm(secs);
 	pause();
