@@ -178,7 +178,7 @@ enum xhp_cause xhp_current_cause(void)
 		return XHP_CAUSE_SHRINKER;
 	if (flags & (PF_KSWAPD | PF_MEMALLOC))
 		return XHP_CAUSE_RECLAIM;
-	if (flags & PF_KCOMPACTD)
+	if (xhp_current_is_kcompactd())
 		return XHP_CAUSE_MIGRATION;
 	if (flags & PF_EXITING)
 		return XHP_CAUSE_EXIT;

@@ -165,7 +165,7 @@ unsigned int xhp_collapse_batch(struct mm_struct *mm,
 
 	trace_xhp_collapse_begin(mm, b->start, b->nr, "xhugepaged");
 	t0 = ktime_get_ns();
-	ret = xhp_sym.madvise_collapse(vma, &prev, b->start, end);
+	ret = xhp_madvise_collapse(vma, &prev, b->start, end);
 	WRITE_ONCE(xhp_engine.task, NULL);
 	*lock_dropped = !prev;
 
@@ -182,7 +182,7 @@ unsigned int xhp_collapse_batch(struct mm_struct *mm,
 
 		if (!*lock_dropped || xhp_range_mapped(mm, addr))
 			pmdp = xhp_find_pmd(mm, addr);
-		if (pmdp && pmd_trans_huge(pmdp_get_lockless(pmdp))) {
+		if (pmdp && pmd_trans_huge(xhp_pmdp_get_lockless(pmdp))) {
 			result = XHP_SCAN_SUCCEED;
 			huge++;
 			xhp_backoff_collapsed(mm, addr);

@@ -41,26 +41,25 @@ static pid_t xhp_current_tgid(void)
 }
 
 /*
- * split_huge_pmd_locked(vma, address, pmd, freeze, folio): every PMD split
- * goes through it (__split_huge_pmd_locked() is inlined into it), but it is
- * also called for PMDs that are no longer huge, or that map another folio;
- * those it leaves alone, and so do we. The PMD lock is held.
+ * XHP_SPLIT_PMD_SYMBOL (compat.h): every PMD split goes through it, but it
+ * is also called for PMDs that are no longer huge, or that map another
+ * folio; those it leaves alone, and so do we.
  */
 int xhp_hook_split_pmd_entry(struct kretprobe_instance *ri,
 			     struct pt_regs *regs)
 {
 	struct vm_area_struct *vma = (void *)regs->di;
-	struct folio *folio = (void *)regs->r8;
-	pmd_t pmd = pmdp_get((pmd_t *)regs->dx);
+	struct folio *folio = xhp_split_pmd_folio(regs);
+	pmd_t pmd = xhp_pmdp_get(xhp_split_pmd_pmdp(regs));
 	bool migration = is_pmd_migration_entry(pmd);
 	struct xhp_event_call *c = xhp_call(ri);
 
 	if (!pmd_trans_huge(pmd) && !pmd_devmap(pmd) && !migration)
 		return 1;
-	if (folio && (migration || folio != pmd_folio(pmd)))
+	if (folio && (migration || folio != xhp_pmd_folio(pmd)))
 		return 1;
 	c->mm = vma->vm_mm;
-	c->address = regs->si & HPAGE_PMD_MASK;
+	c->address = xhp_split_pmd_address(regs) & HPAGE_PMD_MASK;
 	c->class = xhp_current_cause();
 	c->t0 = ktime_get_ns();
 	return 0;
@@ -76,7 +75,7 @@ int xhp_hook_split_pmd_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
 	return 0;
 }
 
-/* split_huge_page_to_list_to_order(page, list, new_order) -> 0 or errno */
+/* XHP_SPLIT_FOLIO_SYMBOL(page, list[, new_order]) -> 0 or errno */
 int xhp_hook_split_folio_entry(struct kretprobe_instance *ri,
 			       struct pt_regs *regs)
 {

@@ -35,7 +35,7 @@ long xhp_hot_ranges(void)
 /* Test and clear the accessed bit of a PMD that points to a PTE table. */
 static bool xhp_pmd_table_young(pmd_t *pmdp)
 {
-	pmd_t pmd = pmdp_get_lockless(pmdp);
+	pmd_t pmd = xhp_pmdp_get_lockless(pmdp);
 
 	if (pmd_none(pmd) || !pmd_present(pmd) || pmd_trans_huge(pmd) ||
 	    pmd_bad(pmd) || !(pmd_flags(pmd) & _PAGE_ACCESSED))
@@ -92,7 +92,7 @@ static unsigned int xhp_sweep(struct mm_struct *mm, unsigned long start,
 	*resume = vma ? addr : 0;
 	/* Make the next access walk the tables again, so it sets the bit. */
 	if (nr && xhp_sym.flush_tlb_mm_range)
-		xhp_sym.flush_tlb_mm_range(mm, lo, hi, PAGE_SHIFT, false);
+		xhp_flush_tlb_mm_range(mm, lo, hi, PAGE_SHIFT, false);
 	return nr;
 }
 

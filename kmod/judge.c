@@ -4,7 +4,7 @@
  * hpage_collapse_scan_pmd() does for khugepaged, but against xhugepaged's
  * own max_ptes_* knobs. Called with mmap_lock held for read, which keeps
  * anonymous page tables from being freed under us; the PTE walk itself runs
- * under the page-table lock taken by __pte_offset_map_lock().
+ * under the page-table lock taken by xhp_pte_offset_map_lock().
  */
 #include <linux/kernel.h>
 #include <linux/mm.h>
@@ -67,7 +67,7 @@ static unsigned int xhp_pmd_state(pmd_t *pmdp)
 
 	if (!pmdp)
 		return XHP_SCAN_PMD_NULL;
-	pmd = pmdp_get_lockless(pmdp);
+	pmd = xhp_pmdp_get_lockless(pmdp);
 	if (pmd_none(pmd))
 		return XHP_SCAN_PMD_NONE;
 	if (!pmd_present(pmd))
@@ -82,7 +82,7 @@ static unsigned int xhp_pmd_state(pmd_t *pmdp)
 /* is_refcount_suitable(): no GUP pins or other external references. */
 bool xhp_refcount_suitable(struct folio *folio)
 {
-	int expected = folio_mapcount(folio);
+	int expected = xhp_folio_mapcount(folio);
 
 	if (!folio_test_anon(folio) || folio_test_swapcache(folio))
 		expected += folio_nr_pages(folio);
@@ -125,7 +125,7 @@ static unsigned int xhp_judge_ptes(struct vm_area_struct *vma,
 		if (pte_write(pteval))
 			v->writable = true;
 
-		page = xhp_sym.vm_normal_page(vma, a, pteval);
+		page = xhp_vm_normal_page(vma, a, pteval);
 		if (!page || is_zone_device_page(page))
 			return XHP_SCAN_PAGE_NULL;
 		folio = page_folio(page);
@@ -173,14 +173,12 @@ void xhp_judge_pmd(struct mm_struct *mm, struct vm_area_struct *vma,
 	if (v->result != XHP_SCAN_SUCCEED)
 		return;
 
-	pte = xhp_sym.pte_offset_map_lock(mm, pmdp, addr, &ptl);
+	pte = xhp_pte_offset_map_lock(mm, pmdp, addr, &ptl);
 	if (!pte) {
 		v->result = XHP_SCAN_PMD_NULL;
 		return;
 	}
-	/* The borrowed call took ptl and rcu_read_lock(); tell sparse. */
-	__acquire(ptl);
-	__acquire(RCU);
+	xhp_pte_map_locked(ptl);
 	v->result = xhp_judge_ptes(vma, addr, pte, v);
 	pte_unmap_unlock(pte, ptl);
 }

@@ -96,12 +96,12 @@ static struct xhp_probe xhp_probes[] = {
 		xhp_hook_scan_file_result),
 	/*
 	 * The kernel's split and collapse paths (events.c). PMD splits are
-	 * caught in split_huge_pmd_locked(), where __split_huge_pmd() and
-	 * rmap's unmap both end up; 6.12 inlines __split_huge_pmd_locked().
+	 * caught where __split_huge_pmd() and rmap's unmap both end up
+	 * (compat.h names the function on each kernel).
 	 */
-	EVENT("split_pmd", "split_huge_pmd_locked",
+	EVENT("split_pmd", XHP_SPLIT_PMD_SYMBOL,
 	      xhp_hook_split_pmd_entry, xhp_hook_split_pmd_ret),
-	EVENT("split_folio", "split_huge_page_to_list_to_order",
+	EVENT("split_folio", XHP_SPLIT_FOLIO_SYMBOL,
 	      xhp_hook_split_folio_entry, xhp_hook_split_folio_ret),
 	EVENT("deferred_split_scan", "deferred_split_scan",
 	      xhp_hook_deferred_scan_entry, xhp_hook_deferred_scan_ret),

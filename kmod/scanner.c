@@ -390,7 +390,7 @@ static void xhp_do_scan(void)
 	/* Pages still in per-CPU LRU batches would be judged not-on-LRU. */
 	xhp_scanner_at(XHP_AT_DRAIN);
 	if (xhp_sym.lru_add_drain_all)
-		xhp_sym.lru_add_drain_all();
+		xhp_lru_add_drain_all();
 	xhp_scanner_at(XHP_AT_WALK);
 
 	/* Hot ranges first, but leave a quarter for FIFO: cold ones too. */

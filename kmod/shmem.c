@@ -254,7 +254,7 @@ void xhp_shmem_judge_pmd(struct mm_struct *mm, struct vm_area_struct *vma,
 	memset(v, 0, sizeof(*v));
 	v->writable = vma->vm_flags & VM_WRITE;
 	pmdp = xhp_find_pmd(mm, addr);
-	if (pmdp && pmd_trans_huge(pmdp_get_lockless(pmdp))) {
+	if (pmdp && pmd_trans_huge(xhp_pmdp_get_lockless(pmdp))) {
 		v->result = XHP_SCAN_PMD_MAPPED;
 		return;
 	}

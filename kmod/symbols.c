@@ -1,16 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The one table of kernel symbols xhugepaged borrows (not exported to
- * modules), and the IBT decision that governs calling them.
+ * modules), how they are found, and the one check that can still refuse.
  *
  * Debian's 6.12 is built with CONFIG_X86_KERNEL_IBT: objtool seals the ENDBR
  * of functions whose address is never taken, so an indirect call into
- * madvise_collapse() and friends raises #CP on a CPU that enforces IBT.
- * There is no way for a module to make a direct call to a runtime-resolved
- * address without patching kernel text, so xhugepaged refuses to load when
- * IBT is enforced and a required function is sealed, naming it. Where IBT
- * is not enforced (older CPUs, AMD without IBT, VMs, ibt=off) the calls are
- * ordinary indirect calls. See Documentation/admin-guide.rst.
+ * madvise_collapse() and friends raises #CP on a CPU that enforces IBT. The
+ * module therefore never calls borrowed text indirectly: every call goes
+ * through xhp_borrowed_call() (borrowed_call.S), which enters the function
+ * with a RET, on every CPU. Function addresses come from throwaway kprobes;
+ * only data symbols need kallsyms_lookup_name(), itself called through the
+ * thunk. The RET would fault only under supervisor shadow stacks, so that is
+ * what refuses the load. See Documentation/admin-guide.rst.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -29,7 +30,12 @@ struct xhp_borrowed xhp_sym;
 bool xhp_assume_ibt;
 module_param_named(assume_ibt, xhp_assume_ibt, bool, 0444);
 MODULE_PARM_DESC(assume_ibt,
-		 "Debug: act as if the CPU enforced IBT (tests the refusal path)");
+		 "Debug: act as if the CPU enforced IBT (load checks and names the sealed borrowed functions)");
+
+static bool xhp_assume_kernel_shstk;
+module_param_named(assume_kernel_shstk, xhp_assume_kernel_shstk, bool, 0444);
+MODULE_PARM_DESC(assume_kernel_shstk,
+		 "Debug: act as if the kernel enforced CET shadow stacks (tests the refusal path)");
 
 enum xhp_sym_kind { XHP_SYM_FUNC, XHP_SYM_DATA };
 
@@ -37,20 +43,30 @@ struct xhp_sym_entry {
 	const char *name;
 	enum xhp_sym_kind kind;
 	bool required;
-	void **slot;
+	unsigned long *text;	/* XHP_SYM_FUNC: entry address */
+	void **data;		/* XHP_SYM_DATA: object address */
 };
 
-#define FUNC(n, field, req) { #n, XHP_SYM_FUNC, req, (void **)&xhp_sym.field }
-#define DATA(n, field, req) { #n, XHP_SYM_DATA, req, (__force void **)&xhp_sym.field }
+#define FUNC(n, field, req) { #n, XHP_SYM_FUNC, req, &xhp_sym.field, NULL }
+#define DATA(n, field, req) \
+	{ #n, XHP_SYM_DATA, req, NULL, (__force void **)&xhp_sym.field }
 
+/* vm_normal_page() is no longer borrowed: borrowed.h has our own. */
 static const struct xhp_sym_entry xhp_sym_table[] = {
 	FUNC(madvise_collapse, madvise_collapse, true),
+#if XHP_BORROW_PTE_OFFSET_MAP_LOCK
 	FUNC(__pte_offset_map_lock, pte_offset_map_lock, true),
-	FUNC(vm_normal_page, vm_normal_page, true),
+#endif
+#if XHP_BORROW_FOLIO_MAPCOUNT
+	FUNC(folio_mapcount, folio_mapcount, true),
+#endif
 	FUNC(lru_add_drain_all, lru_add_drain_all, false),
 	FUNC(flush_tlb_mm_range, flush_tlb_mm_range, false),
+	FUNC(kallsyms_lookup_name, kallsyms_lookup_name, true),
 	DATA(mm_kobj, mm_kobj, true),
+#if XHP_HAVE_MTHP_SYSFS
 	DATA(mthp_stats, mthp_stats, false),
+#endif
 };
 
 #define ENDBR64_INSN	0xfa1e0ff3U	/* f3 0f 1e fa */
@@ -65,116 +81,137 @@ static u32 xhp_read_insn(unsigned long addr)
 	return insn;
 }
 
-/*
- * Address of a function via a throwaway kprobe: no call into the kernel's
- * symbol table, so it is safe whatever IBT does. kprobes report sealed or
- * ENDBR-carrying functions at +4; step back to the real entry.
- */
-static unsigned long xhp_kprobe_lookup(const char *name)
+/* Kprobes report functions that begin with an ENDBR or its seal at +4. */
+static unsigned long xhp_entry_of(unsigned long addr)
 {
-	struct kprobe kp = { .symbol_name = name };
-	unsigned long addr;
 	u32 before;
 
-	if (register_kprobe(&kp))
-		return 0;
-	addr = (unsigned long)kp.addr;
-	unregister_kprobe(&kp);
-
-	before = xhp_read_insn(addr - 4);
-	if (before == ENDBR64_INSN || before == ENDBR_SEALED)
-		addr -= 4;
+	if (IS_ENABLED(CONFIG_X86_KERNEL_IBT)) {
+		before = xhp_read_insn(addr - 4);
+		if (before == ENDBR64_INSN || before == ENDBR_SEALED)
+			addr -= 4;
+	}
 	return addr;
 }
 
-/* Would an indirect call to @addr raise #CP if IBT were enforced? */
-static bool xhp_is_sealed(unsigned long addr)
+/*
+ * Addresses of the table's functions via throwaway kprobes: no call into
+ * the kernel's symbol table. Registered disabled, so they are never armed
+ * (no text patching), and unregistered together: one grace period.
+ */
+static void xhp_kprobe_lookup_all(void)
 {
-	return xhp_read_insn(addr) != ENDBR64_INSN;
+	struct kprobe kps[ARRAY_SIZE(xhp_sym_table)] = {};
+	struct kprobe *registered[ARRAY_SIZE(xhp_sym_table)];
+	int i, n = 0;
+
+	for (i = 0; i < ARRAY_SIZE(xhp_sym_table); i++) {
+		const struct xhp_sym_entry *e = &xhp_sym_table[i];
+
+		if (e->kind != XHP_SYM_FUNC)
+			continue;
+		kps[i].symbol_name = e->name;
+		kps[i].flags = KPROBE_FLAG_DISABLED;
+		if (register_kprobe(&kps[i]))
+			continue;
+		*e->text = xhp_entry_of((unsigned long)kps[i].addr);
+		registered[n++] = &kps[i];
+	}
+	if (n)
+		unregister_kprobes(registered, n);
 }
 
-static bool xhp_ibt_enforced(void)
+static bool xhp_cet_msr(u64 bit)
 {
-#ifdef CONFIG_X86_KERNEL_IBT
 	u64 msr;
 
-	if (!cpu_feature_enabled(X86_FEATURE_IBT))
-		return false;
 	if (!(__read_cr4() & X86_CR4_CET))
 		return false;
 	if (rdmsrl_safe(MSR_IA32_S_CET, &msr))
 		return false;
-	return msr & CET_ENDBR_EN;
-#else
-	return false;
-#endif
+	return msr & bit;
 }
 
-static int xhp_ibt_check(const char *name, bool enforced)
+static bool xhp_ibt_enforced(void)
 {
-	unsigned long addr = xhp_kprobe_lookup(name);
-
-	if (addr && !xhp_is_sealed(addr))
-		return 0;
-	pr_err("IBT %s: %s has no ENDBR (sealed); an indirect call would fault\n",
-	       enforced ? "enforced" : "assumed (assume_ibt=1)", name);
-	return 1;
+	return IS_ENABLED(CONFIG_X86_KERNEL_IBT) &&
+	       cpu_feature_enabled(X86_FEATURE_IBT) && xhp_cet_msr(CET_ENDBR_EN);
 }
 
 /*
- * Refuse, naming every required function we could not call safely, and
- * kallsyms_lookup_name(), which resolves the rest of the table.
+ * Supervisor shadow stacks would see the thunk's RET go somewhere its CALL
+ * did not come from and raise #CP. No kernel enables them (its shadow stack
+ * support is for user space only); should one ever do, refuse by name.
  */
-static int xhp_ibt_gate(void)
+static int xhp_shstk_gate(void)
+{
+	bool enforced = xhp_cet_msr(CET_SHSTK_EN);
+
+	if (!enforced && !xhp_assume_kernel_shstk)
+		return 0;
+	pr_err("refusing to load: kernel CET shadow stacks are %s (MSR_IA32_S_CET.SH_STK_EN); xhp_borrowed_call() enters borrowed functions with RET, which they would reject\n",
+	       enforced ? "enforced" : "assumed (assume_kernel_shstk=1)");
+	return -EOPNOTSUPP;
+}
+
+/*
+ * Name the borrowed functions whose ENDBR is sealed. They are reached
+ * through the thunk either way; the line says IBT mode was taken.
+ */
+static void xhp_ibt_report(void)
 {
 	bool enforced = xhp_ibt_enforced();
-	int i, sealed;
+	char names[160] = "";
+	int i, sealed = 0;
 
 	if (!enforced && !xhp_assume_ibt)
-		return 0;
-
-	sealed = xhp_ibt_check("kallsyms_lookup_name", enforced);
+		return;
 	for (i = 0; i < ARRAY_SIZE(xhp_sym_table); i++) {
 		const struct xhp_sym_entry *e = &xhp_sym_table[i];
 
-		if (e->kind == XHP_SYM_FUNC && e->required)
-			sealed += xhp_ibt_check(e->name, enforced);
+		if (e->kind != XHP_SYM_FUNC || !*e->text ||
+		    xhp_read_insn(*e->text) == ENDBR64_INSN)
+			continue;
+		sealed++;
+		if (strlen(names) + strlen(e->name) + 2 < sizeof(names)) {
+			if (names[0])
+				strcat(names, " ");
+			strcat(names, e->name);
+		}
 	}
-	if (!sealed)
-		return 0;
-	pr_err("refusing to load: IBT is %s and %d required kernel function(s) are sealed; boot with ibt=off to use xhugepaged on this CPU\n",
-	       enforced ? "enforced" : "assumed", sealed);
-	return -EOPNOTSUPP;
+	pr_info("IBT %s: %d borrowed function(s) without ENDBR (%s), all entered through the RET thunk\n",
+		enforced ? "enforced" : "assumed (assume_ibt=1)", sealed,
+		sealed ? names : "none");
 }
 
 int xhp_symbols_resolve(void)
 {
-	unsigned long (*lookup)(const char *name);
 	int i, ret;
 
-	ret = xhp_ibt_gate();
+	ret = xhp_shstk_gate();
 	if (ret)
 		return ret;
 
-	/* Past the gate an indirect call into a sealed function is safe. */
-	lookup = (void *)xhp_kprobe_lookup("kallsyms_lookup_name");
-	if (!lookup) {
+	xhp_kprobe_lookup_all();
+	if (!xhp_sym.kallsyms_lookup_name) {
 		pr_err("cannot find kallsyms_lookup_name (CONFIG_KPROBES needed)\n");
 		return -ENOENT;
 	}
-
 	for (i = 0; i < ARRAY_SIZE(xhp_sym_table); i++) {
 		const struct xhp_sym_entry *e = &xhp_sym_table[i];
-		unsigned long addr = lookup(e->name);
+		bool found;
 
-		if (!addr && e->required) {
+		if (e->kind == XHP_SYM_DATA)
+			*e->data = (void *)xhp_kallsyms_lookup_name(e->name);
+		found = e->kind == XHP_SYM_FUNC ? *e->text : !!*e->data;
+		if (!found && e->required) {
 			pr_err("required kernel symbol %s not found\n", e->name);
 			return -ENOENT;
 		}
-		if (!addr)
+		if (!found)
 			pr_info("optional kernel symbol %s not found; its feature is off\n",
 				e->name);
-		*e->slot = (void *)addr;
 	}
+	xhp_ibt_report();
 	return 0;
 }

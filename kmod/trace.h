@@ -15,6 +15,8 @@
 #include <linux/rcupdate.h>
 #include <linux/sched.h>
 
+#include "compat.h"
+
 #ifndef _XHP_TRACE_HELPERS
 #define _XHP_TRACE_HELPERS
 /* The thread group that owns @mm, where the kernel tracks it. */
@@ -77,7 +79,7 @@ TRACE_EVENT(xhp_scan_pmd,
 		__entry->pid = xhp_mm_tgid(mm);
 		__entry->address = address;
 		__entry->result = result;
-		__assign_str(result_name);
+		xhp_assign_str(result_name, result_name);
 		__entry->none_or_zero = none_or_zero;
 		__entry->swap = swap;
 		__entry->shared = shared;
@@ -106,7 +108,7 @@ TRACE_EVENT(xhp_collapse_begin,
 		__entry->pid = xhp_mm_tgid(mm);
 		__entry->address = address;
 		__entry->nr = nr;
-		__assign_str(initiator);
+		xhp_assign_str(initiator, initiator);
 	),
 	TP_printk("mm=%p pid=%d address=0x%lx nr=%u initiator=%s",
 		  __entry->mm, __entry->pid, __entry->address, __entry->nr,
@@ -133,7 +135,7 @@ TRACE_EVENT(xhp_collapse_end,
 		__entry->pid = xhp_mm_tgid(mm);
 		__entry->address = address;
 		__entry->nr = nr;
-		__assign_str(initiator);
+		xhp_assign_str(initiator, initiator);
 		__entry->latency_ns = latency_ns;
 		__entry->ret = ret;
 		__entry->collapsed = collapsed;
@@ -155,8 +157,8 @@ TRACE_EVENT(xhp_split,
 		__field(unsigned long, address)
 	),
 	TP_fast_assign(
-		__assign_str(kind);
-		__assign_str(cause);
+		xhp_assign_str(kind, kind);
+		xhp_assign_str(cause, cause);
 		__entry->pid = pid;
 		__entry->address = address;
 	),

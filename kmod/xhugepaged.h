@@ -13,24 +13,29 @@
 #define XHP_NAME "xhugepaged"
 
 /* --- borrowed kernel symbols (symbols.c) ------------------------------- */
+/*
+ * Functions are kept as plain addresses, not function pointers, so that C
+ * cannot call them indirectly: borrowed.h's wrappers enter them through
+ * xhp_borrowed_call() (IBT-safe on every CPU).
+ */
 struct xhp_borrowed {
-	int (*madvise_collapse)(struct vm_area_struct *vma,
-				struct vm_area_struct **prev,
-				unsigned long start, unsigned long end);
-	pte_t *(*pte_offset_map_lock)(struct mm_struct *mm, pmd_t *pmd,
-				      unsigned long addr, spinlock_t **ptlp);
-	struct page *(*vm_normal_page)(struct vm_area_struct *vma,
-				       unsigned long addr, pte_t pte);
-	void (*lru_add_drain_all)(void);	/* optional */
-	void (*flush_tlb_mm_range)(struct mm_struct *mm, unsigned long start,
-				   unsigned long end, unsigned int stride_shift,
-				   bool freed_tables);	/* optional */
+	unsigned long madvise_collapse;
+#if XHP_BORROW_PTE_OFFSET_MAP_LOCK
+	unsigned long pte_offset_map_lock;	/* __pte_offset_map_lock */
+#endif
+#if XHP_BORROW_FOLIO_MAPCOUNT
+	unsigned long folio_mapcount;
+#endif
+	unsigned long lru_add_drain_all;	/* optional */
+	unsigned long flush_tlb_mm_range;	/* optional */
+	unsigned long kallsyms_lookup_name;	/* for the data symbols */
 	struct kobject **mm_kobj;
 	void __percpu *mthp_stats;	/* optional: per-cpu struct mthp_stat */
 };
 extern struct xhp_borrowed xhp_sym;
 extern bool xhp_assume_ibt;
 int xhp_symbols_resolve(void);
+#include "borrowed.h"
 
 /* --- tunables (knobs.c) -------------------------------------------------- */
 enum xhp_thp_mode { XHP_ALWAYS, XHP_MADVISE, XHP_NEVER, XHP_INHERIT };

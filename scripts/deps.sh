@@ -13,6 +13,9 @@ pkgs=(
 	linux-headers-6.12-amd64                      # kbuild tree for the module
 	linux-image-6.12-amd64                        # the kernel the test VM boots
 	linux-source-6.12                             # reference sources
+	# Debian 12's own 6.1, the other supported kernel: the meta-packages
+	# follow the newest 6.1.0-N-amd64 ABI, image and headers together.
+	linux-headers-amd64 linux-image-amd64 linux-source-6.1
 	qemu-system-x86                               # the test VM
 	busybox-static xz-utils cpio kmod             # its initramfs
 	bpftrace sparse                               # tracing in the VM, `make C=1`

@@ -16,18 +16,31 @@ fi
 kver=$1
 out=$2
 busybox=/bin/busybox
-# Dependency order: busybox insmod does not resolve dependencies.
-mods=(netfs 9pnet 9pnet_virtio 9p overlay)
+# What the guest needs before it can mount the host's /: the virtio PCI
+# transport, 9p over virtio, overlayfs, and virtio-serial ports (the
+# command's output and status). 6.12 builds the virtio ones in; 6.1 has
+# them all as modules, with more dependencies (fscache, the virtio_pci
+# legacy/modern helpers).
+roots=(virtio_pci 9pnet_virtio 9p overlay virtio_console)
 
 [ -x "$busybox" ] || { echo "mkinitramfs: $busybox missing (apt install busybox-static)" >&2; exit 1; }
+command -v modprobe >/dev/null || PATH=$PATH:/sbin:/usr/sbin
 paths=()
 # KVER "-": a kernel with all of them built in.
-[ "$kver" = - ] && mods=()
-for m in "${mods[@]}"; do
-	p=$(modinfo -k "$kver" -n "$m" 2>/dev/null) ||
-		{ echo "mkinitramfs: module $m not found for kernel $kver" >&2; exit 1; }
-	# Built into the kernel: nothing to load.
-	[ "$p" = "(builtin)" ] || [ -z "$p" ] || paths+=("$m:$p")
+[ "$kver" = - ] && roots=()
+# Dependency order, as modprobe would load them (busybox insmod does not
+# resolve dependencies): "insmod PATH" per module, "builtin NAME" for one
+# built in; each module once, where it first appears.
+for r in "${roots[@]}"; do
+	deps=$(modprobe -S "$kver" --show-depends "$r" 2>&1) ||
+		{ echo "mkinitramfs: module $r not found for kernel $kver: $deps" >&2; exit 1; }
+	while read -r verb p _; do
+		[ "$verb" = insmod ] || continue
+		m=$(basename "$p")
+		m=${m%%.ko*}
+		case " ${paths[*]} " in *" $m:"*) continue ;; esac
+		paths+=("$m:$p")
+	done <<<"$deps"
 done
 
 # Cache check: OUT must be newer than every input.

@@ -4,7 +4,13 @@
 T=/sys/kernel/mm/transparent_hugepage
 X=/sys/kernel/mm/xhugepaged
 XK=$X/khugepaged
-XHP_KO=${XHP_KO:-kmod/xhugepaged.ko}
+# The module built for the running kernel: build/kmod-VERSION/ for any but
+# the default kernel (make module KVER=VERSION), else kmod/ (the Makefile).
+if [ -z "${XHP_KO:-}" ]; then
+	XHP_KO=build/kmod-$(uname -r)/xhugepaged.ko
+	[ -e "$XHP_KO" ] || XHP_KO=kmod/xhugepaged.ko
+fi
+export XHP_KO
 XHP_PARK_PIDFILE=/run/xhp-native-park.pid
 
 _n=0

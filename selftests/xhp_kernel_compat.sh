@@ -1,6 +1,7 @@
 #!/bin/bash
 # The kernel's own mm selftest `khugepaged` (built from Debian's
-# linux-source-6.12 by scripts/build-kernel-khugepaged.sh), run unchanged
+# linux-source of the running kernel's series, 6.1 or 6.12, by
+# scripts/build-kernel-khugepaged.sh), run unchanged
 # against xhugepaged's mirror bind-mounted over
 # /sys/kernel/mm/transparent_hugepage in a private mount namespace, once per
 # context the mirror serves. Judged by its exit status and by every Fail,
@@ -9,12 +10,14 @@
 # Runs inside the test VM from the repo root; KTAP output.
 set -u
 . selftests/lib.sh
+# The build for the running kernel's series (6.1, 6.12);
 # XHP_KSELFTEST_KHUGEPAGED: another binary in its place (break-it checks).
-bin=${XHP_KSELFTEST_KHUGEPAGED:-build/kselftest-mm/khugepaged}
+series=$(uname -r | cut -d. -f1,2)
+bin=${XHP_KSELFTEST_KHUGEPAGED:-build/kselftest-mm-$series/khugepaged}
 
 ktap_begin
 if [ ! -x "$bin" ]; then
-	not_ok "kernel_khugepaged_built # $bin missing: run scripts/build-kernel-khugepaged.sh"
+	not_ok "kernel_khugepaged_built # $bin missing: run scripts/build-kernel-khugepaged.sh $series"
 	ktap_end; exit 1
 fi
 # Faults must be able to make THPs in MADV_HUGEPAGE areas (the kernel's test
@@ -28,12 +31,14 @@ insmod "$XHP_KO" || { not_ok "insmod"; ktap_end; exit 1; }
 ours0=$(cat $X/khugepaged/pages_collapsed)
 
 # The contexts the mirror serves, each "CONTEXT CASES" (CASES: how many
-# "Run test:" cases the 6.12 test has in it). Each is run on its own and is
-# one KTAP result of its own, beside one result per case.
-# khugepaged:shmem (a memfd) passes here although it fails against 6.12's
-# own khugepaged (admin-guide.rst, "shmem and tmpfs": the test refaults
-# under MADV_NOHUGEPAGE, which keeps a collapse that only retracted the
-# page tables PTE-mapped; the mirror maps the PMD as it collapses).
+# "Run test:" cases the test has in it, the same in 6.1 and 6.12). Each is
+# run on its own and is one KTAP result of its own, beside one result per
+# case.
+# khugepaged:shmem (a memfd) passes here although 6.12's test fails it
+# against 6.12's own khugepaged (admin-guide.rst, "shmem and tmpfs": the
+# test refaults under MADV_NOHUGEPAGE, which keeps a collapse that only
+# retracted the page tables PTE-mapped; the mirror maps the PMD as it
+# collapses).
 # Not served: khugepaged:file needs READ_ONLY_THP_FOR_FS, off in Debian's
 # kernel; madvise:* is MADV_COLLAPSE, the kernel's own path, not the mirror's.
 contexts=(

@@ -34,6 +34,7 @@
 #include <unistd.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 
 #include "kselftest.h"
@@ -1024,9 +1025,18 @@ static void backoff_window(void)
 
 static int load_module(void)
 {
-	const char *ko = getenv("XHP_KO") ? getenv("XHP_KO") :
-					    "kmod/xhugepaged.ko";
-	char cmd[512];
+	const char *ko = getenv("XHP_KO");
+	char cmd[512], own[256];
+	struct utsname u;
+
+	/* As selftests/lib.sh: the build for the running kernel, else kmod/'s. */
+	if (!ko && !uname(&u)) {
+		snprintf(own, sizeof(own), "build/kmod-%s/xhugepaged.ko",
+			 u.release);
+		ko = access(own, F_OK) ? NULL : own;
+	}
+	if (!ko)
+		ko = "kmod/xhugepaged.ko";
 
 	if (!access(XHP_DIR, F_OK) && system("rmmod xhugepaged"))
 		return -1;

@@ -52,6 +52,8 @@
 
 static size_t page_sz;
 static long native_base;
+/* hugepages-<size>kB/ exist from 6.8 (the mirror has them from 6.12). */
+static bool have_sizes;
 static char native_shmem[64];
 
 /* --- knobs and counters --------------------------------------------------- */
@@ -288,8 +290,9 @@ struct policy {
 
 static void set_policy(const struct policy *pol)
 {
-	write_or_die(XHP_DIR PMD_SIZE_DIR "/shmem_enabled",
-		     pol->pmd_shmem ? pol->pmd_shmem : "inherit");
+	if (have_sizes)
+		write_or_die(XHP_DIR PMD_SIZE_DIR "/shmem_enabled",
+			     pol->pmd_shmem ? pol->pmd_shmem : "inherit");
 	write_or_die(XHP_DIR "/enabled", pol->enabled ? pol->enabled : "never");
 	write_or_die(XHP_DIR "/shmem_enabled", pol->shmem);
 }
@@ -298,7 +301,8 @@ static void policy_off(void)
 {
 	write_or_die(XHP_DIR "/enabled", "never");
 	write_or_die(XHP_DIR "/shmem_enabled", "never");
-	write_or_die(XHP_DIR PMD_SIZE_DIR "/shmem_enabled", "inherit");
+	if (have_sizes)
+		write_or_die(XHP_DIR PMD_SIZE_DIR "/shmem_enabled", "inherit");
 }
 
 /*
@@ -670,6 +674,15 @@ static void per_size_modes(void)
 		.shmem = "never", .pmd_shmem = "advise" };
 	static const struct policy inherit_always = { .shmem = "always" };
 
+	if (!have_sizes) {
+		ksft_test_result_skip("anon_shared_size_never_blocks_under_always: no per-size files on this kernel\n");
+		ksft_test_result_skip("anon_shared_size_always_collapses_under_never: no per-size files on this kernel\n");
+		ksft_test_result_skip("anon_shared_size_advise_collapses_advised: no per-size files on this kernel\n");
+		one_case("anon_shared_follows_top_level", ANON_SHARED, 1, 0, 0,
+			 NR_PTES, false, &inherit_always, true, NULL);
+		ksft_test_result_skip("memfd_ignores_size_never: no per-size files on this kernel\n");
+		return;
+	}
 	one_case("anon_shared_size_never_blocks_under_always", ANON_SHARED, 1,
 		 0, 0, NR_PTES, true, &size_never, false, "vma_check");
 	one_case("anon_shared_size_always_collapses_under_never", ANON_SHARED,
@@ -769,6 +782,10 @@ static void force_store_rules(void)
 	const char *small = XHP_DIR "/hugepages-64kB/shmem_enabled";
 	bool ok;
 
+	if (!have_sizes) {
+		ksft_test_result_skip("shmem_force_needs_pmd_size_alone_inheriting: no per-size files on this kernel\n");
+		return;
+	}
 	ok = !xhp_write_str(small, "inherit") &&
 	     xhp_write_str(XHP_DIR "/shmem_enabled", "force") == -EINVAL;
 	ok = ok && !xhp_write_str(small, "never") &&
@@ -810,6 +827,7 @@ int main(void)
 	if (load_module())
 		ksft_exit_fail_msg("cannot load the module\n");
 	native_base = native_collapsed();
+	have_sizes = !access(XHP_DIR PMD_SIZE_DIR, F_OK);
 	ksft_set_plan(31);
 
 	collapse_full();

@@ -12,7 +12,10 @@
 - non-root can read but not write; nothing is group/other writable;
 - nothing a user reads shows a raw kernel address (sysfs, parameters,
   tracepoint output, the module's log lines);
-- IBT: a forced "IBT enforced" load refuses cleanly and leaves nothing.
+- IBT: a forced "IBT enforced" load (assume_ibt=1) works and collapses
+  through the RET thunk; a forced kernel-shadow-stack load
+  (assume_kernel_shstk=1), the one refusal left, refuses cleanly and
+  leaves nothing.
 KTAP output.
 """
 import errno
@@ -24,7 +27,15 @@ import time
 
 X = "/sys/kernel/mm/xhugepaged"
 T = "/sys/kernel/mm/transparent_hugepage"
-KO = os.environ.get("XHP_KO", "kmod/xhugepaged.ko")
+
+
+def default_ko():
+    """As selftests/lib.sh: the build for the running kernel, else kmod/'s."""
+    own = "build/kmod-%s/xhugepaged.ko" % os.uname().release
+    return own if os.path.exists(own) else "kmod/xhugepaged.ko"
+
+
+KO = os.environ.get("XHP_KO") or default_ko()
 
 n = 0
 fails = 0
@@ -335,28 +346,70 @@ def main():
     result(not leaks and len(lines) > 0, "no_raw_kernel_addresses",
            "; ".join(leaks)[:400] if leaks else "%d trace lines checked" % len(lines))
 
-    # --- IBT enforced (forced by assume_ibt=1): refuses, leaves nothing
+    # --- IBT mode (forced by assume_ibt=1): loads, names the borrowed
+    # functions without ENDBR, and collapses through the RET thunk
     sh("rmmod xhugepaged")
     kp = "/sys/kernel/debug/kprobes/list"
     if not os.path.exists(kp):
         sh("mount -t debugfs none /sys/kernel/debug")
+    sh("dmesg -C")
+    native = read(os.path.join(T, "enabled"))
+    native = re.search(r"\[(\w+)\]", native).group(1) if isinstance(native, str) else "always"
+    write(os.path.join(T, "enabled"), "never")
+    r = sh("insmod %s assume_ibt=1 enabled=always scan_sleep_millisecs=100" % KO)
+    dm = sh("dmesg").stdout
+    ibt = [ln for ln in dm.splitlines() if "IBT assumed" in ln]
+    result(r.returncode == 0 and os.path.isdir(X), "ibt_assumed_loads",
+           (r.stderr or r.stdout).strip()[:160])
+    result(bool(ibt) and "madvise_collapse" in ibt[0] and "RET thunk" in ibt[0],
+           "ibt_assumed_names_functions_without_endbr",
+           (ibt[0] if ibt else "no 'IBT assumed' line").strip()[:300])
+    collapsed0 = read(os.path.join(X, "khugepaged/pages_collapsed"))
+    # A process whose 8 MiB the scanner collapses (native THP is never, so
+    # only xhugepaged can); it checks its bytes once AnonHugePages shows.
+    child = subprocess.run([sys.executable, "-c",
+                            "import mmap,re,time\n"
+                            "m=mmap.mmap(-1,8<<20,flags=mmap.MAP_PRIVATE|mmap.MAP_ANONYMOUS)\n"
+                            "for o in range(0,8<<20,4096): m[o]=(o>>12)&255\n"
+                            "for _ in range(900):\n"
+                            "    s=open('/proc/self/smaps_rollup').read()\n"
+                            "    kb=int(re.search(r'AnonHugePages:\\s+(\\d+)',s).group(1))\n"
+                            "    if kb: break\n"
+                            "    time.sleep(0.1)\n"
+                            "bad=sum(m[o]!=(o>>12)&255 for o in range(0,8<<20,4096))\n"
+                            "print(kb,bad)\n"],
+                           capture_output=True, text=True, timeout=150)
+    got = child.stdout.split()
+    collapsed1 = read(os.path.join(X, "khugepaged/pages_collapsed"))
+    ok = (len(got) == 2 and int(got[0]) > 0 and got[1] == "0" and
+          isinstance(collapsed1, str) and isinstance(collapsed0, str) and
+          int(collapsed1) > int(collapsed0))
+    result(ok, "ibt_assumed_collapses_through_thunk",
+           "AnonHugePages %s kB, %s bad pages, pages_collapsed %s -> %s" %
+           (got[0] if got else "?", got[1] if len(got) > 1 else "?",
+            str(collapsed0).strip(), str(collapsed1).strip()))
+    sh("rmmod xhugepaged")
+    write(os.path.join(T, "enabled"), native)
+
+    # --- the one refusal left: kernel shadow stacks (forced by
+    # assume_kernel_shstk=1) refuse with EOPNOTSUPP and leave nothing
     probes0 = read(kp)
     sh("dmesg -C")
-    r = sh("insmod %s assume_ibt=1" % KO)
+    r = sh("insmod %s assume_kernel_shstk=1" % KO)
     dm = sh("dmesg").stdout
     probes1 = read(kp)
-    named = "madvise_collapse" in dm and "IBT" in dm
+    named = [ln for ln in dm.splitlines() if "shadow stacks" in ln and "refusing" in ln]
     clean = (not os.path.exists(X) and
              not os.path.exists("/sys/module/xhugepaged") and
              probes0 == probes1)
     result(r.returncode != 0 and "Operation not supported" in r.stderr + r.stdout,
-           "ibt_enforced_refuses_with_eopnotsupp", (r.stderr or r.stdout).strip()[:160])
-    result(named, "ibt_refusal_names_sealed_functions",
+           "kernel_shstk_refuses_with_eopnotsupp", (r.stderr or r.stdout).strip()[:160])
+    result(bool(named), "kernel_shstk_refusal_names_it",
            " | ".join(ln for ln in dm.splitlines() if "xhugepaged" in ln)[:300])
-    result(clean, "ibt_refusal_leaves_nothing_behind",
+    result(clean, "kernel_shstk_refusal_leaves_nothing_behind",
            "kprobes %s" % ("unchanged" if probes0 == probes1 else "CHANGED"))
     result(sh("insmod " + KO).returncode == 0 and os.path.isdir(X),
-           "normal_load_after_ibt_refusal")
+           "normal_load_after_kernel_shstk_refusal")
     sh("rmmod xhugepaged")
 
     print("1..%d" % n)
