@@ -45,6 +45,19 @@ void xhp_hook_scan_pmd_result(void *data, struct mm_struct *mm,
 		xhp_engine.result[xhp_engine.seen++] = status;
 }
 
+/*
+ * Tracepoint mm_khugepaged_scan_file: the same for a shmem range, once per
+ * hpage_collapse_scan_file() call. On success collapse_file() answers
+ * SCAN_PTE_MAPPED_HUGEPAGE to madvise_collapse(), which then maps the new
+ * folio by PMD; a range left unmapped after that is counted under that name.
+ */
+void xhp_hook_scan_file_result(void *data, struct mm_struct *mm,
+			       unsigned long pfn, struct file *file,
+			       int present, int swap, int result)
+{
+	xhp_hook_scan_pmd_result(data, mm, NULL, false, 0, 0, result, 0);
+}
+
 /* madvise_collapse_errno() in reverse, for when the kretprobe is absent. */
 static unsigned int xhp_errno_to_result(int err)
 {

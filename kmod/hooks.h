@@ -19,6 +19,9 @@ int xhp_hook_split_pmd(struct kprobe *kp, struct pt_regs *regs);
 void xhp_hook_scan_pmd_result(void *data, struct mm_struct *mm,
 			      struct page *page, bool writable, int referenced,
 			      int none_or_zero, int status, int unmapped);
+void xhp_hook_scan_file_result(void *data, struct mm_struct *mm,
+			       unsigned long pfn, struct file *file,
+			       int present, int swap, int result);
 
 /* events.c: the kernel's own split and collapse paths, all kretprobes */
 struct xhp_event_call {

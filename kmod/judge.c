@@ -22,6 +22,8 @@ bool xhp_vma_eligible(struct vm_area_struct *vma)
 {
 	unsigned long flags = vma->vm_flags;
 
+	if (xhp_vma_is_shmem(vma))
+		return xhp_shmem_vma_eligible(vma);
 	if (!vma_is_anonymous(vma) || !vma->anon_vma)
 		return false;
 	if (flags & (VM_SPECIAL | VM_HUGETLB | VM_NOHUGEPAGE))
@@ -78,7 +80,7 @@ static unsigned int xhp_pmd_state(pmd_t *pmdp)
 }
 
 /* is_refcount_suitable(): no GUP pins or other external references. */
-static bool xhp_refcount_suitable(struct folio *folio)
+bool xhp_refcount_suitable(struct folio *folio)
 {
 	int expected = xhp_folio_mapcount(folio);
 
@@ -160,6 +162,11 @@ void xhp_judge_pmd(struct mm_struct *mm, struct vm_area_struct *vma,
 	pmd_t *pmdp;
 	pte_t *pte;
 
+	/* Eligible and not anonymous: shmem, judged on its page cache. */
+	if (!vma_is_anonymous(vma)) {
+		xhp_shmem_judge_pmd(mm, vma, addr, v);
+		return;
+	}
 	memset(v, 0, sizeof(*v));
 	pmdp = xhp_find_pmd(mm, addr);
 	v->result = xhp_pmd_state(pmdp);

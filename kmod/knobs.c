@@ -25,6 +25,8 @@ struct xhp_knobs xhp_knobs = {
 	.max_ptes_swap = HPAGE_PMD_NR / 8,
 	.max_ptes_shared = HPAGE_PMD_NR / 2,
 	.defrag = 1,
+	.shmem_enabled = XHP_SHMEM_NEVER,
+	.shmem_pmd_enabled = XHP_SHSZ_INHERIT,
 };
 
 static const char * const xhp_mode_names[] = {
@@ -172,3 +174,34 @@ XHP_UINT_PARAM(backoff_window_millisecs, 0, XHP_BACKOFF_WINDOW_MAX,
 	       "Anti-thrash: back off ranges split this soon after collapse (0: off)");
 XHP_UINT_PARAM(defrag, 0, 1,
 	       "1: collapse may reclaim/compact; 0: only when a huge page is free");
+
+/* shmem_enabled: the same names sysfs takes, at the same defaults. */
+static int xhp_param_set_shmem(const char *val, const struct kernel_param *kp)
+{
+	unsigned int i;
+
+	for (i = 0; i < XHP_SHMEM_NR_MODES; i++) {
+		/* force needs exactly the PMD size inheriting: the default. */
+		if (sysfs_streq(val, xhp_shmem_mode_names[i])) {
+			WRITE_ONCE(xhp_knobs.shmem_enabled, i);
+			return 0;
+		}
+	}
+	pr_err("shmem_enabled=%s: expected always, within_size, advise, never, deny or force\n",
+	       val);
+	return -EINVAL;
+}
+
+static int xhp_param_get_shmem(char *buf, const struct kernel_param *kp)
+{
+	return sysfs_emit(buf, "%s\n",
+			  xhp_shmem_mode_names[READ_ONCE(xhp_knobs.shmem_enabled)]);
+}
+
+static const struct kernel_param_ops xhp_shmem_ops = {
+	.set = xhp_param_set_shmem,
+	.get = xhp_param_get_shmem,
+};
+module_param_cb(shmem_enabled, &xhp_shmem_ops, NULL, 0444);
+MODULE_PARM_DESC(shmem_enabled,
+		 "Initial shmem_enabled: always, within_size, advise, never (default), deny or force");

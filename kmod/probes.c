@@ -92,6 +92,8 @@ static struct xhp_probe xhp_probes[] = {
 	/* Per-PMD results of our own collapses: the kernel's tracepoint. */
 	TPPROBE("collapse_result", "mm_khugepaged_scan_pmd", false,
 		xhp_hook_scan_pmd_result),
+	TPPROBE("collapse_file_result", "mm_khugepaged_scan_file", false,
+		xhp_hook_scan_file_result),
 	/*
 	 * The kernel's split and collapse paths (events.c). PMD splits are
 	 * caught where __split_huge_pmd() and rmap's unmap both end up

@@ -166,8 +166,8 @@ static bool xhp_judge_range(struct xhp_scan_state *s,
 
 static void xhp_skip_vma(struct xhp_scan_state *s, struct vm_area_struct *vma)
 {
-	/* An anon VMA big enough for a THP but not allowed one: say why. */
-	if (vma_is_anonymous(vma) &&
+	/* An anon or shmem VMA big enough for a THP but not allowed one. */
+	if ((vma_is_anonymous(vma) || xhp_vma_is_shmem(vma)) &&
 	    ALIGN(vma->vm_start, HPAGE_PMD_SIZE) + HPAGE_PMD_SIZE <= vma->vm_end)
 		xhp_result_count(XHP_SCAN_VMA_CHECK);
 	s->progress++;
@@ -421,7 +421,7 @@ static void xhp_do_scan(void)
 
 	while (progress < pages) {
 		cond_resched();
-		if (xhp_should_stop() || xhp_pmd_mode() == XHP_NEVER ||
+		if (xhp_should_stop() || !xhp_scan_wanted() ||
 		    xhp_registry_empty())
 			break;
 		progress += xhp_scan_mm(pages - progress, &alloc_failed,
@@ -447,9 +447,9 @@ static int xhp_thread_fn(void *unused)
 	set_user_nice(current, MAX_NICE);
 
 	while (!xhp_should_stop()) {
-		if (xhp_pmd_mode() == XHP_NEVER) {
+		if (!xhp_scan_wanted()) {
 			wait_event_freezable(xhp_wait, xhp_should_stop() ||
-					     xhp_pmd_mode() != XHP_NEVER);
+					     xhp_scan_wanted());
 			continue;
 		}
 		xhp_do_scan();

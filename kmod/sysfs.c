@@ -4,8 +4,8 @@
  * /sys/kernel/mm/transparent_hugepage/ with the same read formats and the
  * same accepted and rejected writes, so tools written for the real
  * directory (the kernel's mm selftests among them) drive xhugepaged when it
- * is bind-mounted over it. Files the module cannot own (fault-path and shmem
- * policy) are kept, validated and documented as such in
+ * is bind-mounted over it. Files the module cannot own (fault-path policy)
+ * are kept, validated and documented as such in
  * Documentation/ABI/testing/sysfs-kernel-mm-xhugepaged.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -98,19 +98,27 @@ static const char * const xhp_defrag_names[] = {
 static unsigned int xhp_defrag_attr_val = 3;
 XHP_CHOICE(xhp_defrag_attr, defrag, xhp_defrag_names, xhp_choice_store, false);
 
-static const char * const xhp_shmem_names[] = {
-	"always", "within_size", "advise", "never", "deny", "force" };
-static unsigned int xhp_shmem_attr_val = 3;
+/* shmem_enabled governs the scanner's shmem VMAs (shmem.c). */
+#define xhp_shmem_attr_val xhp_knobs.shmem_enabled
+static bool xhp_shmem_inherit_is_pmd_only(void);
 
-/* shmem_enabled_store() rejects input that does not fit its 16-byte buffer. */
+/*
+ * shmem_enabled_store() rejects input that does not fit its 16-byte
+ * buffer, and force unless exactly the PMD size inherits (no smaller size
+ * may override the huge= policy that force imposes).
+ */
 static ssize_t xhp_shmem_store(struct kobject *kobj, struct kobj_attribute *ka,
 			       const char *buf, size_t count)
 {
 	if (count + 1 > 16)
 		return -EINVAL;
+	if (sysfs_streq(buf, xhp_shmem_mode_names[XHP_SHMEM_FORCE]) &&
+	    !xhp_shmem_inherit_is_pmd_only())
+		return -EINVAL;
 	return xhp_choice_store(kobj, ka, buf, count);
 }
-XHP_CHOICE(xhp_shmem_attr, shmem_enabled, xhp_shmem_names, xhp_shmem_store, false);
+XHP_CHOICE(xhp_shmem_attr, shmem_enabled, xhp_shmem_mode_names,
+	   xhp_shmem_store, true);
 
 /* --- numeric files --------------------------------------------------------- */
 
@@ -336,9 +344,28 @@ static const unsigned int xhp_anon_modes[] = {
 	XHP_ALWAYS, XHP_INHERIT, XHP_MADVISE, XHP_NEVER };
 static unsigned int xhp_anon_mode[PMD_ORDER + 1];
 
-static const char * const xhp_tshmem_names[] = {
+/* Per-order shmem policy, names in the order of enum xhp_shmem_size_mode. */
+static const char * const xhp_tshmem_names[XHP_SHSZ_NR_MODES] = {
 	"always", "inherit", "within_size", "advise", "never" };
 static unsigned int xhp_tshmem_mode[PMD_ORDER + 1];
+
+/* The PMD size's lives in the knobs: it governs shmem collapse. */
+static unsigned int *xhp_tshmem_slot(unsigned int order)
+{
+	return order == PMD_ORDER ? &xhp_knobs.shmem_pmd_enabled :
+				    &xhp_tshmem_mode[order];
+}
+
+static bool xhp_shmem_inherit_is_pmd_only(void)
+{
+	unsigned int order;
+
+	for (order = XHP_MIN_FILE_ORDER; order <= PMD_ORDER; order++)
+		if ((READ_ONCE(*xhp_tshmem_slot(order)) == XHP_SHSZ_INHERIT) !=
+		    (order == PMD_ORDER))
+			return false;
+	return true;
+}
 
 static unsigned int xhp_anon_index(unsigned int mode)
 {
@@ -387,18 +414,25 @@ static ssize_t tshmem_show(struct kobject *kobj, struct kobj_attribute *ka,
 {
 	return xhp_choice_emit(buf, xhp_tshmem_names,
 			       ARRAY_SIZE(xhp_tshmem_names),
-			       READ_ONCE(xhp_tshmem_mode[xhp_kobj_order(kobj)]));
+			       READ_ONCE(*xhp_tshmem_slot(xhp_kobj_order(kobj))));
 }
 
 static ssize_t tshmem_store(struct kobject *kobj, struct kobj_attribute *ka,
 			    const char *buf, size_t count)
 {
+	unsigned int order = xhp_kobj_order(kobj);
 	int i = xhp_choice_parse(buf, xhp_tshmem_names,
 				 ARRAY_SIZE(xhp_tshmem_names));
 
 	if (i < 0)
 		return i;
-	WRITE_ONCE(xhp_tshmem_mode[xhp_kobj_order(kobj)], i);
+	/* As thpsize_shmem_enabled_store(): force keeps smaller sizes out. */
+	if (i == XHP_SHSZ_INHERIT && order != PMD_ORDER &&
+	    READ_ONCE(xhp_knobs.shmem_enabled) == XHP_SHMEM_FORCE)
+		return -EINVAL;
+	WRITE_ONCE(*xhp_tshmem_slot(order), i);
+	if (order == PMD_ORDER)
+		xhp_scanner_kick();
 	return count;
 }
 static struct kobj_attribute xhp_tshmem_attr =
@@ -504,7 +538,8 @@ static int xhp_thpsizes_add(struct kobject *parent)
 		char name[32];
 
 		xhp_anon_mode[order] = XHP_NEVER;
-		xhp_tshmem_mode[order] = order == PMD_ORDER ? 1 : 4;
+		if (order != PMD_ORDER)
+			xhp_tshmem_mode[order] = XHP_SHSZ_NEVER;
 
 		snprintf(name, sizeof(name), "hugepages-%lukB",
 			 (PAGE_SIZE << order) / SZ_1K);
@@ -526,6 +561,7 @@ fail:
 	return err;
 }
 #else
+static bool xhp_shmem_inherit_is_pmd_only(void) { return true; }
 static int xhp_thpsizes_add(struct kobject *parent) { return 0; }
 static void xhp_thpsizes_remove(void) { }
 #endif /* XHP_HAVE_MTHP_SYSFS */

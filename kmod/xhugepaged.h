@@ -53,6 +53,8 @@ struct xhp_knobs {
 	unsigned int defrag;		/* khugepaged/defrag */
 	unsigned int scan_order;	/* XHP_ORDER_FIFO or XHP_ORDER_HOT */
 	unsigned int backoff_window_millisecs;	/* 0: no anti-thrash backoff */
+	unsigned int shmem_enabled;	/* enum xhp_shmem_mode */
+	unsigned int shmem_pmd_enabled;	/* hugepages-2048kB/shmem_enabled */
 };
 #define XHP_BACKOFF_WINDOW_MAX 3600000U
 enum xhp_scan_order { XHP_ORDER_FIFO, XHP_ORDER_HOT };
@@ -60,6 +62,28 @@ extern struct xhp_knobs xhp_knobs;
 
 /* Effective mode for PMD-sized anon THP, like hugepage_pmd_enabled(). */
 unsigned int xhp_pmd_mode(void);
+
+/* --- shmem and tmpfs (shmem.c) ----------------------------------------- */
+/* shmem_enabled, in the order the file lists them (index == mode). */
+enum xhp_shmem_mode {
+	XHP_SHMEM_ALWAYS, XHP_SHMEM_WITHIN_SIZE, XHP_SHMEM_ADVISE,
+	XHP_SHMEM_NEVER, XHP_SHMEM_DENY, XHP_SHMEM_FORCE, XHP_SHMEM_NR_MODES
+};
+/* hugepages-<size>kB/shmem_enabled, in the order that file lists them. */
+enum xhp_shmem_size_mode {
+	XHP_SHSZ_ALWAYS, XHP_SHSZ_INHERIT, XHP_SHSZ_WITHIN_SIZE,
+	XHP_SHSZ_ADVISE, XHP_SHSZ_NEVER, XHP_SHSZ_NR_MODES
+};
+extern const char * const xhp_shmem_mode_names[XHP_SHMEM_NR_MODES];
+bool xhp_vma_is_shmem(struct vm_area_struct *vma);
+bool xhp_shmem_vma_eligible(struct vm_area_struct *vma);
+/* Does any shmem policy let the scanner collapse (shmem_hpage_pmd_enabled)? */
+bool xhp_shmem_wanted(void);
+/* Anything to do at all: anon PMD THP or shmem PMD THP enabled. */
+bool xhp_scan_wanted(void);
+struct xhp_pmd_verdict;
+void xhp_shmem_judge_pmd(struct mm_struct *mm, struct vm_area_struct *vma,
+			 unsigned long addr, struct xhp_pmd_verdict *v);
 
 /* Shared by sysfs and module parameters so both accept the same input. */
 int xhp_parse_mode(const char *buf, bool allow_inherit, unsigned int *mode);
@@ -129,6 +153,8 @@ bool xhp_vma_eligible(struct vm_area_struct *vma);
 void xhp_judge_pmd(struct mm_struct *mm, struct vm_area_struct *vma,
 		   unsigned long addr, struct xhp_pmd_verdict *v);
 pmd_t *xhp_find_pmd(struct mm_struct *mm, unsigned long addr);
+/* is_refcount_suitable(): no references beyond mappings and the cache. */
+bool xhp_refcount_suitable(struct folio *folio);
 
 /* --- collapse through the kernel's engine (collapse.c) ------------------- */
 /*

@@ -121,4 +121,21 @@ became 'always'. The half-empty region never became huge: each of its 2 MiB
 ranges has 256 empty PTEs, more than max_ptes_none=255, so it was refused
 $none times as exceed_none_pte -- collapsing it would have doubled its memory.
 TXT
+say "shmem too: a 16 MiB memfd written with small pages, MADV_HUGEPAGE"
+run "echo never > $X/enabled     # anonymous memory: hands off"
+run "echo advise > $X/shmem_enabled"
+scripts/demo/shmem_workload 16 60 &
+sw=$!
+sleep 0.5
+printf '   %-6s %-18s %s\n' time ShmemPmdMapped pages_collapsed
+for t in 1 2 3; do
+	sleep 1
+	printf '   %-6s %-18s %s\n' "${t}s" \
+		"$(awk '/^ShmemPmdMapped:/ { print $2 }' /proc/$sw/smaps_rollup) kB" \
+		"$(cat $K/pages_collapsed)"
+done
+kill -USR1 "$sw"	# check its bytes and exit
+wait "$sw"
+echo "shmem_enabled governs shmem on its own: 'enabled' is never, yet the memfd"
+echo "became huge (the kernel's 6.12 khugepaged would need enabled != never too)."
 run "rmmod xhugepaged"
