@@ -81,7 +81,7 @@ run_suite() {
 	shift 2
 	[ "$kver" = - ] || kernel=(--kernel "$kver")
 	[ $# -eq 0 ] || skip=(env XHP_SKIP_TESTS="$*"
-		XHP_SKIP_REASON="left out on this kernel by make check (time budget; the mm selftests are built from 6.12 sources); runs on 6.12")
+		XHP_SKIP_REASON="left out on this kernel by make check (the long stress and fuzz runs: time budget; the mm selftests: built from 6.12 sources); runs on 6.12")
 	scripts/vm-run.sh "${kernel[@]}" --timeout 1500 -- "${skip[@]}" selftests/run_tests \
 		2>"$logdir/vm-run-$tag.err" | tee "$logdir/$tag.ktap"
 	local rc=${PIPESTATUS[0]}
@@ -128,7 +128,7 @@ suite_secs=$(($(date +%s) - suite_t0))
 suite61_t0=$(date +%s)
 if [ -n "$kver_6_1" ]; then
 	echo "# module suite on $kver_6_1, all but the long stress (one VM boot)"
-	run_suite suite-6.1 "$kver_6_1" xhp_stress xhp_mm_selftests
+	run_suite suite-6.1 "$kver_6_1" xhp_stress xhp_fuzz xhp_mm_selftests
 	suite61_rc=$?
 else
 	echo "ok 1 module suite on 6.1 # SKIP no linux-headers-6.1.0-*-amd64 installed (make deps)" |
