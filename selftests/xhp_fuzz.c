@@ -112,7 +112,7 @@ struct totals {
 struct page_state {
 	uint32_t gen;
 	uint32_t wrote;	/* op_clock of the last write, 0 if never */
-	uint32_t paged;	/* op_clock of a MADV_PAGEOUT since then, or 0 */
+	uint32_t paged;	/* op_clock of the first MADV_PAGEOUT since, or 0 */
 	uint8_t st, flags;
 };
 
@@ -132,6 +132,7 @@ struct free_rec {
 	uint32_t from, to;	/* pattern indices [from, to) */
 	uint32_t clock;		/* caller's op_clock at the call */
 	uint32_t fork_clock;	/* caller's fork clock (0: the worker itself) */
+	int valid;		/* set last: the fields above are complete */
 };
 #define MAX_FREE_RECS 2048
 struct free_log {
@@ -381,6 +382,8 @@ static int lost_to_shared_lazyfree(const struct region *r, size_t i)
 	for (k = 0; k < n; k++) {
 		const struct free_rec *f = &free_log->rec[k];
 
+		if (!__atomic_load_n(&f->valid, __ATOMIC_ACQUIRE))
+			continue;
 		if ((f->pid == getpid() && f->fork_clock == fork_clock) ||
 		    f->id != r->id || idx < f->from || idx >= f->to)
 			continue;
@@ -410,6 +413,7 @@ static int log_free(const struct region *r, size_t from, size_t len)
 		.to = r->base + from + len, .clock = op_clock,
 		.fork_clock = fork_clock,
 	};
+	__atomic_store_n(&free_log->rec[k].valid, 1, __ATOMIC_RELEASE);
 	return 1;
 }
 
@@ -805,9 +809,10 @@ static void do_madvise(enum op op)
 	ret = madvise(r->addr + from * PG, len * PG, adv);
 	if (ret)
 		FAILED(op);
+	/* The first page-out since the last write is the one that counts. */
 	if (op == OP_PAGEOUT && !r->shared)
 		for (i = from; i < from + len; i++)
-			if (r->ps[i].st != ST_ZERO)
+			if (r->ps[i].st != ST_ZERO && !r->ps[i].paged)
 				r->ps[i].paged = op_clock;
 	if ((op == OP_DONTNEED || op == OP_FREE) && !r->shared) {
 		/*
