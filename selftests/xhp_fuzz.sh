@@ -65,6 +65,9 @@ check "fuzz_detects_a_zeroed_page # ${cm:-?} mismatches, exit $crc" \
 
 mountpoint -q $TR || mount -t tracefs nodev $TR
 xhp_swap_on || echo "# no swap: MADV_PAGEOUT only drops clean pages"
+# For the record (not a check): whether this kernel has the behaviour the
+# fuzzer excuses (reliability.rst, "A fork child's MADV_FREE").
+echo "# kernel: $(selftests/bin/xhp_lazyfree_fork 2>&1)"
 ksm_run=$(cat /sys/kernel/mm/ksm/run)
 ksm_sleep=$(cat /sys/kernel/mm/ksm/sleep_millisecs)
 echo 20 >/sys/kernel/mm/ksm/sleep_millisecs
