@@ -11,13 +11,20 @@
  * of (mm, range); a collision overwrites, which at worst forgets a backoff.
  * An entry of an mm that has exited can only alias a new mm's range and
  * delay it by one backoff; no pointer in it is ever dereferenced.
+ *
+ * The split hook is a breakpoint kprobe: its handler runs in NMI context
+ * (exc_int3() -> irqentry_nmi_enter()), where no spinlock may be taken.
+ * Each entry has a one-bit lock that is only ever tried (cmpxchg), never
+ * waited for: whoever finds it taken leaves the entry alone, which the
+ * table's lossiness already allows. A holder is never interrupted by code
+ * that waits for it, so nothing can deadlock.
  */
 #include <linux/kernel.h>
 #include <linux/hash.h>
 #include <linux/jiffies.h>
 #include <linux/mm.h>
 #include <linux/huge_mm.h>
-#include <linux/spinlock.h>
+#include <linux/atomic.h>
 
 #include "xhugepaged.h"
 #include "hooks.h"
@@ -26,6 +33,7 @@
 #define XHP_BACKOFF_MAX_SHIFT	6
 
 struct xhp_backoff_entry {
+	atomic_t busy;			/* tried, never waited for */
 	unsigned long key;		/* hash input: mm ^ range, 0 = empty */
 	unsigned long collapsed_at;	/* jiffies */
 	unsigned long until;		/* skip the range before this */
@@ -33,7 +41,6 @@ struct xhp_backoff_entry {
 };
 
 static struct xhp_backoff_entry xhp_backoff[1 << XHP_BACKOFF_BITS];
-static DEFINE_SPINLOCK(xhp_backoff_lock);
 static atomic_long_t xhp_backoff_splits = ATOMIC_LONG_INIT(0);
 static atomic_long_t xhp_backoff_skips = ATOMIC_LONG_INIT(0);
 
@@ -47,22 +54,33 @@ static struct xhp_backoff_entry *xhp_backoff_slot(unsigned long key)
 	return &xhp_backoff[hash_long(key, XHP_BACKOFF_BITS)];
 }
 
+/* NMI-safe: one cmpxchg. False if someone else holds the entry. */
+static bool xhp_backoff_trylock(struct xhp_backoff_entry *e)
+{
+	return atomic_cmpxchg_acquire(&e->busy, 0, 1) == 0;
+}
+
+static void xhp_backoff_unlock(struct xhp_backoff_entry *e)
+{
+	atomic_set_release(&e->busy, 0);
+}
+
 /* The scanner made a huge page at @haddr. */
 void xhp_backoff_collapsed(struct mm_struct *mm, unsigned long haddr)
 {
 	unsigned long key = xhp_backoff_key(mm, haddr);
 	struct xhp_backoff_entry *e = xhp_backoff_slot(key);
 
-	if (!READ_ONCE(xhp_knobs.backoff_window_millisecs))
+	if (!READ_ONCE(xhp_knobs.backoff_window_millisecs) ||
+	    !xhp_backoff_trylock(e))
 		return;
-	spin_lock(&xhp_backoff_lock);
 	if (e->key != key) {
 		e->key = key;
 		e->shift = 0;
 		e->until = jiffies;
 	}
 	e->collapsed_at = jiffies;
-	spin_unlock(&xhp_backoff_lock);
+	xhp_backoff_unlock(e);
 }
 
 /* Should the scanner leave @haddr alone for now? */
@@ -72,17 +90,17 @@ bool xhp_backoff_active(struct mm_struct *mm, unsigned long haddr)
 	struct xhp_backoff_entry *e = xhp_backoff_slot(key);
 	bool active;
 
-	if (!READ_ONCE(xhp_knobs.backoff_window_millisecs))
+	if (!READ_ONCE(xhp_knobs.backoff_window_millisecs) ||
+	    !xhp_backoff_trylock(e))
 		return false;
-	spin_lock(&xhp_backoff_lock);
 	active = e->key == key && time_before(jiffies, e->until);
-	spin_unlock(&xhp_backoff_lock);
+	xhp_backoff_unlock(e);
 	if (active)
 		atomic_long_inc(&xhp_backoff_skips);
 	return active;
 }
 
-/* Hook on __split_huge_pmd(vma, pmd, address, freeze, folio). */
+/* Hook on __split_huge_pmd(vma, pmd, address, freeze, folio): NMI context. */
 int xhp_hook_split_pmd(struct kprobe *kp, struct pt_regs *regs)
 {
 	struct vm_area_struct *vma = (void *)regs->di;
@@ -95,7 +113,8 @@ int xhp_hook_split_pmd(struct kprobe *kp, struct pt_regs *regs)
 		return 0;
 	key = xhp_backoff_key(vma->vm_mm, haddr);
 	e = xhp_backoff_slot(key);
-	spin_lock(&xhp_backoff_lock);
+	if (!xhp_backoff_trylock(e))
+		return 0;
 	if (e->key == key &&
 	    time_before(jiffies, e->collapsed_at + msecs_to_jiffies(window))) {
 		e->until = jiffies + (msecs_to_jiffies(window) << e->shift);
@@ -105,7 +124,7 @@ int xhp_hook_split_pmd(struct kprobe *kp, struct pt_regs *regs)
 		e->collapsed_at = jiffies - msecs_to_jiffies(window) - 1;
 		atomic_long_inc(&xhp_backoff_splits);
 	}
-	spin_unlock(&xhp_backoff_lock);
+	xhp_backoff_unlock(e);
 	return 0;
 }
 

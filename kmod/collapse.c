@@ -16,6 +16,7 @@
 #include <linux/gfp.h>
 #include <linux/ktime.h>
 #include <linux/sched.h>
+#include <linux/mmap_lock.h>
 
 #include "xhugepaged.h"
 #include "hooks.h"
@@ -77,6 +78,46 @@ static bool xhp_huge_page_available(void)
 	return true;
 }
 
+/*
+ * madvise_collapse() begins with BUG_ON(vma->vm_start > start) and
+ * BUG_ON(vma->vm_end < end) (6.12): a stale VMA or a range that is not
+ * its own brings the machine down. The scanner never passes one (it looks
+ * VMAs up again after every lock drop); this says so before every call,
+ * and refuses, counting the range as the kernel would, if it ever does.
+ */
+static unsigned int xhp_batch_check(struct mm_struct *mm,
+				    struct vm_area_struct *vma,
+				    const struct xhp_batch *b)
+{
+	unsigned long end = b->start + b->nr * HPAGE_PMD_SIZE;
+
+	mmap_assert_locked(mm);
+	if (WARN_ON_ONCE(!vma || find_vma(mm, b->start) != vma ||
+			 vma->vm_mm != mm))
+		return XHP_SCAN_VMA_CHECK;
+	if (WARN_ON_ONCE(!b->nr || b->nr > XHP_BATCH_MAX ||
+			 !IS_ALIGNED(b->start, HPAGE_PMD_SIZE) ||
+			 vma->vm_start > b->start || end > vma->vm_end ||
+			 end <= b->start))
+		return XHP_SCAN_ADDRESS_RANGE;
+	return XHP_SCAN_SUCCEED;
+}
+
+/*
+ * May @addr's page tables be walked after the engine let mmap_lock go?
+ * Only if a VMA still covers its PMD range: munmap frees page tables
+ * where no VMA remains (under mmap_lock for write, or read after a
+ * downgrade, with the VMAs already gone from the tree), never under a
+ * VMA that find_vma() can still return while we hold it for read.
+ */
+static bool xhp_range_mapped(struct mm_struct *mm, unsigned long addr)
+{
+	struct vm_area_struct *vma = find_vma(mm, addr);
+
+	return vma && vma->vm_start <= addr &&
+	       addr + HPAGE_PMD_SIZE <= vma->vm_end;
+}
+
 unsigned int xhp_collapse_batch(struct mm_struct *mm,
 				struct vm_area_struct *vma,
 				const struct xhp_batch *b, bool *lock_dropped,
@@ -84,12 +125,18 @@ unsigned int xhp_collapse_batch(struct mm_struct *mm,
 {
 	unsigned long end = b->start + b->nr * HPAGE_PMD_SIZE;
 	struct vm_area_struct *prev = NULL;
-	unsigned int i, huge = 0;
+	unsigned int i, huge = 0, bad;
 	u64 t0;
 	int ret;
 
 	*lock_dropped = false;
 	*alloc_failed = false;
+	bad = xhp_batch_check(mm, vma, b);
+	if (bad != XHP_SCAN_SUCCEED) {
+		for (i = 0; i < b->nr; i++)
+			xhp_result_count(bad);
+		return 0;
+	}
 	if (!xhp_huge_page_available()) {
 		for (i = 0; i < b->nr; i++)
 			xhp_result_count(XHP_SCAN_ALLOC_HUGE_PAGE_FAIL);
@@ -109,12 +156,19 @@ unsigned int xhp_collapse_batch(struct mm_struct *mm,
 	WRITE_ONCE(xhp_engine.task, NULL);
 	*lock_dropped = !prev;
 
-	/* The engine returns with mmap_lock held: check what became huge. */
+	/*
+	 * The engine returns with mmap_lock held: check what became huge.
+	 * If it let the lock go meanwhile, @vma may be gone and the range
+	 * unmapped, its page tables freed: walk only what is still mapped,
+	 * and take the rest from the engine's per-range results.
+	 */
 	for (i = 0; i < b->nr; i++) {
 		unsigned long addr = b->start + i * HPAGE_PMD_SIZE;
-		pmd_t *pmdp = xhp_find_pmd(mm, addr);
+		pmd_t *pmdp = NULL;
 		unsigned int result;
 
+		if (!*lock_dropped || xhp_range_mapped(mm, addr))
+			pmdp = xhp_find_pmd(mm, addr);
 		if (pmdp && pmd_trans_huge(pmdp_get_lockless(pmdp))) {
 			result = XHP_SCAN_SUCCEED;
 			huge++;

@@ -18,7 +18,6 @@
 #include <linux/kernel.h>
 #include <linux/kobject.h>
 #include <linux/percpu.h>
-#include <linux/slab.h>
 #include <linux/sysfs.h>
 
 #include "xhugepaged.h"
@@ -86,11 +85,23 @@ enum xhp_field {
 	XHP_F_INITIATOR = XHP_F_CAUSE + XHP_NR_CAUSES,	/* + initiator */
 };
 
-struct xhp_event_dir {
-	struct kobject kobj;
-	enum xhp_event ev;
-};
-#define xhp_to_event_dir(k) container_of(k, struct xhp_event_dir, kobj)
+/*
+ * One plain kobject per event (kobject_create_and_add(): its release is
+ * the kernel's, never module text that could run after unload), told
+ * apart by this table.
+ */
+static struct kobject *xhp_event_dirs[XHP_NR_EVENTS];
+
+/* Only called from the directory's own files, which exist only while set. */
+static enum xhp_event xhp_kobj_event(struct kobject *kobj)
+{
+	int ev;
+
+	for (ev = 0; ev < XHP_NR_EVENTS - 1; ev++)
+		if (xhp_event_dirs[ev] == kobj)
+			return ev;
+	return XHP_NR_EVENTS - 1;
+}
 
 struct xhp_counter_attr {
 	struct kobj_attribute ka;
@@ -130,7 +141,7 @@ static ssize_t xhp_counter_show(struct kobject *kobj, struct kobj_attribute *ka,
 	struct xhp_counter_attr *a = container_of(ka, struct xhp_counter_attr, ka);
 
 	return sysfs_emit(buf, "%llu\n",
-			  xhp_counter_sum(xhp_to_event_dir(kobj)->ev, a->field));
+			  xhp_counter_sum(xhp_kobj_event(kobj), a->field));
 }
 
 #define XHP_COUNTER(var, fname, f)					\
@@ -200,7 +211,7 @@ static umode_t xhp_event_attr_visible(struct kobject *kobj,
 				      struct attribute *attr, int n)
 {
 	const struct xhp_event_desc *d =
-		&xhp_event_descs[xhp_to_event_dir(kobj)->ev];
+		&xhp_event_descs[xhp_kobj_event(kobj)];
 	unsigned int field = xhp_to_counter_attr(attr)->field;
 
 	if (field == XHP_F_EXTRA)
@@ -215,18 +226,6 @@ static umode_t xhp_event_attr_visible(struct kobject *kobj,
 static const struct attribute_group xhp_event_group = {
 	.attrs = xhp_event_attrs,
 	.is_visible = xhp_event_attr_visible,
-};
-__ATTRIBUTE_GROUPS(xhp_event);
-
-static void xhp_event_dir_release(struct kobject *kobj)
-{
-	kfree(xhp_to_event_dir(kobj));
-}
-
-static const struct kobj_type xhp_event_ktype = {
-	.release = xhp_event_dir_release,
-	.sysfs_ops = &kobj_sysfs_ops,
-	.default_groups = xhp_event_groups,
 };
 
 /* --- events/enabled, events/reset ------------------------------------------ */
@@ -273,18 +272,16 @@ static const struct attribute_group xhp_events_top_group = {
 };
 
 static struct kobject *xhp_events_kobj;
-static struct xhp_event_dir *xhp_event_dirs[XHP_NR_EVENTS];
 
 void xhp_events_sysfs_exit(void)
 {
 	int ev;
 
 	for (ev = 0; ev < XHP_NR_EVENTS; ev++) {
-		if (xhp_event_dirs[ev])
-			kobject_put(&xhp_event_dirs[ev]->kobj);
+		xhp_kobject_remove(xhp_event_dirs[ev]);
 		xhp_event_dirs[ev] = NULL;
 	}
-	kobject_put(xhp_events_kobj);
+	xhp_kobject_remove(xhp_events_kobj);
 	xhp_events_kobj = NULL;
 }
 
@@ -300,21 +297,18 @@ int xhp_events_sysfs_init(struct kobject *root)
 		goto fail;
 
 	for (ev = 0; ev < XHP_NR_EVENTS; ev++) {
-		struct xhp_event_dir *d = kzalloc(sizeof(*d), GFP_KERNEL);
+		struct kobject *k = kobject_create_and_add(xhp_event_descs[ev].name,
+							   xhp_events_kobj);
 
-		if (!d) {
+		if (!k) {
 			err = -ENOMEM;
 			goto fail;
 		}
-		d->ev = ev;
-		err = kobject_init_and_add(&d->kobj, &xhp_event_ktype,
-					   xhp_events_kobj, "%s",
-					   xhp_event_descs[ev].name);
-		if (err) {
-			kobject_put(&d->kobj);
+		/* Set before the files appear: is_visible() looks it up. */
+		xhp_event_dirs[ev] = k;
+		err = sysfs_create_group(k, &xhp_event_group);
+		if (err)
 			goto fail;
-		}
-		xhp_event_dirs[ev] = d;
 	}
 	return 0;
 fail:

@@ -46,10 +46,12 @@ static bool xhp_pmd_table_young(pmd_t *pmdp)
 /*
  * Sweep @mm's eligible VMAs from @start and return, in @out, up to @max
  * PMD-aligned addresses whose 2 MiB range was touched since the last sweep.
- * Stops at @max, so the ranges it did not reach keep their bits; *@resume
- * says where to go on next time (0: the sweep reached the end of the mm).
- * *@seen counts the PMD entries looked at. With @out NULL it only clears.
- * Caller holds mmap_lock for read.
+ * Stops at @max found or XHP_SCAN_PER_LOCK entries looked at (one hold of
+ * mmap_lock), so the ranges it did not reach keep their bits; *@resume
+ * says where to go on next time (PMD-aligned; 0: the sweep reached the
+ * end of the mm). *@seen counts the PMD entries looked at. With @out NULL
+ * it only clears. Caller holds mmap_lock for read, and only ranges inside
+ * a VMA are walked: munmap frees page tables only where no VMA remains.
  */
 static unsigned int xhp_sweep(struct mm_struct *mm, unsigned long start,
 			      unsigned long *out, unsigned int max,
@@ -61,15 +63,17 @@ static unsigned int xhp_sweep(struct mm_struct *mm, unsigned long start,
 
 	*seen = 0;
 
-	while (nr < max && (vma = find_vma(mm, addr))) {
+	while (nr < max && *seen < XHP_SCAN_PER_LOCK &&
+	       (vma = find_vma(mm, addr))) {
 		unsigned long hstart = max(ALIGN(vma->vm_start, HPAGE_PMD_SIZE),
 					   ALIGN(addr, HPAGE_PMD_SIZE));
 		unsigned long hend = ALIGN_DOWN(vma->vm_end, HPAGE_PMD_SIZE);
 
-		addr = vma->vm_end;
+		addr = ALIGN(vma->vm_end, HPAGE_PMD_SIZE);
 		if (!xhp_vma_eligible(vma))
 			continue;
-		for (; hstart < hend && nr < max; hstart += HPAGE_PMD_SIZE) {
+		for (; hstart < hend && nr < max && *seen < XHP_SCAN_PER_LOCK;
+		     hstart += HPAGE_PMD_SIZE) {
 			pmd_t *pmdp = xhp_find_pmd(mm, hstart);
 
 			(*seen)++;
@@ -104,13 +108,14 @@ unsigned int xhp_hot_sweep(struct mm_struct *mm, unsigned long start,
 
 /*
  * First visit: clear the bit of every PTE-table PMD in @mm's eligible VMAs
- * and report nothing. Returns the number of PMD entries looked at.
+ * from @start, one lock hold's worth, and report nothing. Returns the
+ * number of PMD entries looked at; *@resume as for the sweep.
  */
-unsigned int xhp_hot_prime(struct mm_struct *mm)
+unsigned int xhp_hot_prime(struct mm_struct *mm, unsigned long start,
+			   unsigned long *resume)
 {
-	unsigned long resume;
 	unsigned int seen;
 
-	xhp_sweep(mm, 0, NULL, UINT_MAX, &resume, &seen);
+	xhp_sweep(mm, start, NULL, UINT_MAX, resume, &seen);
 	return seen;
 }

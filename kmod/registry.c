@@ -8,18 +8,30 @@
  *     MADV_HUGEPAGE and huge fault, before deciding whether khugepaged cares,
  *   - the sched_process_fork tracepoint, for children of queued processes.
  * A slot holds mmgrab() only (the mm_struct, never the address space); the
- * exit_mmap() hook drops it as the address space is torn down, and the
- * scanner drops any it finds with no users left.
+ * exit_mmap() hook has it dropped as the address space is torn down, and
+ * the scanner drops any it finds with no users left (mmget_not_zero()
+ * before it touches an address space, so an exit the hook missed is only
+ * a slot freed late).
+ *
+ * The hooks do only NMI-safe work: the kprobes are breakpoints, whose
+ * handlers run inside exc_int3()'s irqentry_nmi_enter(), where no lock may
+ * be taken and nothing allocated or freed. They queue (event, mm) records
+ * in a preallocated table with cmpxchg, take mmgrab() (an atomic_inc) for
+ * an mm to be added, and raise an irq_work; its handler queues a work item
+ * that applies the records under the registry lock in process context.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/kernel.h>
 #include <linux/hashtable.h>
+#include <linux/hash.h>
 #include <linux/slab.h>
 #include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
 #include <linux/sched/task.h>
 #include <linux/spinlock.h>
+#include <linux/irq_work.h>
+#include <linux/workqueue.h>
 
 #include "xhugepaged.h"
 #include "hooks.h"
@@ -64,8 +76,26 @@ static void xhp_unlink(struct xhp_mm_slot *slot)
 	xhp_nr_slots--;
 }
 
-/* May run in atomic context (probe handlers): never sleeps. */
-static void xhp_registry_add(struct mm_struct *mm)
+/*
+ * mms known to the registry, one per hash bucket, for the hooks to read
+ * without a lock: an mm found here needs no event. Written under
+ * xhp_reg_lock; cleared before the slot's mmdrop(), so an address reused
+ * by a new mm_struct is never taken for a known one.
+ */
+static struct mm_struct *xhp_known[1 << XHP_MM_HASH_BITS];
+
+static struct mm_struct **xhp_known_slot(struct mm_struct *mm)
+{
+	return &xhp_known[hash_ptr(mm, XHP_MM_HASH_BITS)];
+}
+
+static void xhp_known_clear(struct mm_struct *mm)
+{
+	cmpxchg(xhp_known_slot(mm), mm, NULL);
+}
+
+/* Process context, with or without other locks held (@gfp says). */
+static void xhp_registry_add(struct mm_struct *mm, gfp_t gfp)
 {
 	struct xhp_mm_slot *slot;
 	bool known;
@@ -76,7 +106,7 @@ static void xhp_registry_add(struct mm_struct *mm)
 	if (known)
 		return;
 
-	slot = kmalloc(sizeof(*slot), GFP_ATOMIC | __GFP_NOWARN);
+	slot = kmalloc(sizeof(*slot), gfp | __GFP_NOWARN);
 	if (!slot) {
 		atomic_inc(&xhp_reg_alloc_fail);
 		return;
@@ -93,6 +123,7 @@ static void xhp_registry_add(struct mm_struct *mm)
 	}
 	mmgrab(mm);
 	hash_add(xhp_mm_hash, &slot->hash, (unsigned long)mm);
+	WRITE_ONCE(*xhp_known_slot(mm), mm);
 	/* Behind the cursor, so a new area settles before it is scanned. */
 	list_add_tail(&slot->node, &xhp_mm_list);
 	xhp_nr_slots++;
@@ -100,36 +131,154 @@ static void xhp_registry_add(struct mm_struct *mm)
 	trace_xhp_mm_enter(mm);
 }
 
-/* Hook on khugepaged_enter_vma(vma, vm_flags). */
-int xhp_hook_enter_vma(struct kprobe *kp, struct pt_regs *regs)
-{
-	struct vm_area_struct *vma = (void *)regs->di;
+/* --- the hooks' event table -------------------------------------------- */
 
-	if (vma && vma->vm_mm)
-		xhp_registry_add(vma->vm_mm);
-	return 0;
+enum xhp_ev_state { XHP_EV_FREE, XHP_EV_BUSY, XHP_EV_ENTER, XHP_EV_EXIT };
+
+#define XHP_EV_BITS	9
+#define XHP_EV_PROBES	8	/* slots tried from the mm's hash */
+
+/* state FREE -> BUSY (claimed by a hook) -> ENTER/EXIT -> FREE (applied) */
+struct xhp_ev {
+	atomic_t state;
+	struct mm_struct *mm;	/* ENTER: holds an mmgrab() */
+};
+
+static struct xhp_ev xhp_evs[1 << XHP_EV_BITS];
+/* An ENTER found no free slot: the next drain looks at every process. */
+static atomic_t xhp_ev_lost = ATOMIC_INIT(0);
+static atomic_long_t xhp_ev_dropped = ATOMIC_LONG_INIT(0);
+
+static void xhp_ev_work_fn(struct work_struct *work);
+static DECLARE_WORK(xhp_ev_work, xhp_ev_work_fn);
+
+/* irq_work: hardirq context, where queueing a work item is allowed. */
+static void xhp_ev_irq_work_fn(struct irq_work *w)
+{
+	queue_work(system_unbound_wq, &xhp_ev_work);
 }
+static struct irq_work xhp_ev_irq_work = IRQ_WORK_INIT(xhp_ev_irq_work_fn);
 
 /*
- * Hook on exit_mmap(mm): mm_users is zero and the address space is going.
- * Our mmgrab() cannot be the last reference (__mmput() holds one), so
- * mmdrop() here never frees.
+ * Queue an event for @mm. NMI-safe: cmpxchg on a slot, atomic_inc for
+ * mmgrab(), and irq_work_queue(), nothing else. A full table loses the
+ * event: a lost EXIT only delays the slot's reaping by the scanner, a lost
+ * ENTER makes the next drain walk the task list.
  */
-int xhp_hook_exit_mmap(struct kprobe *kp, struct pt_regs *regs)
+static void xhp_ev_queue(struct mm_struct *mm, int ev)
 {
-	struct mm_struct *mm = (void *)regs->di;
+	unsigned int h = hash_ptr(mm, XHP_EV_BITS), i;
+
+	for (i = 0; i < XHP_EV_PROBES; i++) {
+		struct xhp_ev *e = &xhp_evs[(h + i) & (ARRAY_SIZE(xhp_evs) - 1)];
+		int state = atomic_read_acquire(&e->state);
+
+		/* The same mm already waits to be added. */
+		if (ev == XHP_EV_ENTER && state == XHP_EV_ENTER &&
+		    READ_ONCE(e->mm) == mm)
+			return;
+		if (state != XHP_EV_FREE ||
+		    atomic_cmpxchg(&e->state, XHP_EV_FREE, XHP_EV_BUSY) !=
+		    XHP_EV_FREE)
+			continue;
+		if (ev == XHP_EV_ENTER)
+			mmgrab(mm);
+		WRITE_ONCE(e->mm, mm);
+		atomic_set_release(&e->state, ev);
+		irq_work_queue(&xhp_ev_irq_work);
+		return;
+	}
+	atomic_long_inc(&xhp_ev_dropped);
+	if (ev == XHP_EV_ENTER) {
+		atomic_set(&xhp_ev_lost, 1);
+		irq_work_queue(&xhp_ev_irq_work);
+	}
+}
+
+static void xhp_registry_reap(struct mm_struct *mm)
+{
 	struct xhp_mm_slot *slot;
 
 	spin_lock(&xhp_reg_lock);
 	slot = xhp_lookup(mm);
-	if (slot)
+	/*
+	 * The slot's mmgrab() keeps slot->mm readable. Only an mm with no
+	 * users left goes: an EXIT that waited while its mm_struct was
+	 * freed and reused can only name a live mm, which stays.
+	 */
+	if (slot && !atomic_read(&slot->mm->mm_users))
 		xhp_unlink(slot);
+	else
+		slot = NULL;
 	spin_unlock(&xhp_reg_lock);
 	if (!slot)
-		return 0;
+		return;
 	trace_xhp_mm_leave(mm);
-	kfree(slot);
+	xhp_known_clear(mm);
 	mmdrop(mm);
+	kfree(slot);
+}
+
+/*
+ * Apply every queued event; with @apply false (unload) only release what
+ * they hold. Process context; the work item and the module's exit are the
+ * only callers, never at once.
+ */
+static void xhp_ev_drain(bool apply)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(xhp_evs); i++) {
+		struct xhp_ev *e = &xhp_evs[i];
+		int state = atomic_read_acquire(&e->state);
+		struct mm_struct *mm;
+
+		if (state != XHP_EV_ENTER && state != XHP_EV_EXIT)
+			continue;
+		mm = READ_ONCE(e->mm);
+		atomic_set_release(&e->state, XHP_EV_FREE);
+		if (state == XHP_EV_EXIT) {
+			if (apply)
+				xhp_registry_reap(mm);
+			continue;
+		}
+		/* Our mmgrab() keeps it readable; an exited mm is not added. */
+		if (apply && atomic_read(&mm->mm_users))
+			xhp_registry_add(mm, GFP_KERNEL);
+		mmdrop(mm);
+		cond_resched();
+	}
+	if (apply && atomic_xchg(&xhp_ev_lost, 0))
+		xhp_registry_add_existing();
+}
+
+static void xhp_ev_work_fn(struct work_struct *work)
+{
+	xhp_ev_drain(true);
+}
+
+/* Hook on khugepaged_enter_vma(vma, vm_flags): NMI context. */
+int xhp_hook_enter_vma(struct kprobe *kp, struct pt_regs *regs)
+{
+	struct vm_area_struct *vma = (void *)regs->di;
+	struct mm_struct *mm = vma ? READ_ONCE(vma->vm_mm) : NULL;
+
+	/* The caller holds the mm (and its mmap_lock): mm_count > 0. */
+	if (mm && READ_ONCE(*xhp_known_slot(mm)) != mm)
+		xhp_ev_queue(mm, XHP_EV_ENTER);
+	return 0;
+}
+
+/*
+ * Hook on exit_mmap(mm): NMI context; mm_users is zero and the address
+ * space is going. The slot goes in process context (xhp_registry_reap()).
+ */
+int xhp_hook_exit_mmap(struct kprobe *kp, struct pt_regs *regs)
+{
+	struct mm_struct *mm = (void *)regs->di;
+
+	if (mm)
+		xhp_ev_queue(mm, XHP_EV_EXIT);
 	return 0;
 }
 
@@ -140,7 +289,7 @@ void xhp_hook_fork(void *data, struct task_struct *parent,
 	struct mm_struct *mm = READ_ONCE(child->mm);
 
 	if (mm && mm != READ_ONCE(parent->mm) && !(child->flags & PF_KTHREAD))
-		xhp_registry_add(mm);
+		xhp_ev_queue(mm, XHP_EV_ENTER);
 }
 
 void xhp_registry_add_existing(void)
@@ -153,7 +302,7 @@ void xhp_registry_add_existing(void)
 			continue;
 		task_lock(p);
 		if (p->mm)
-			xhp_registry_add(p->mm);
+			xhp_registry_add(p->mm, GFP_ATOMIC);
 		task_unlock(p);
 	}
 	rcu_read_unlock();
@@ -187,6 +336,7 @@ out:
 	spin_unlock(&xhp_reg_lock);
 	if (dead) {
 		trace_xhp_mm_leave(dead->mm);
+		xhp_known_clear(dead->mm);
 		mmdrop(dead->mm);
 		kfree(dead);
 	}
@@ -259,11 +409,22 @@ int xhp_registry_init(void)
 	return 0;
 }
 
-/* Called with every hook removed and the scanner stopped. */
+/*
+ * Called with every hook removed and the scanner stopped: no new event can
+ * come, so once the irq_work and the work item are done, the records left
+ * only need their mmgrab() released.
+ */
 void xhp_registry_exit(void)
 {
 	struct xhp_mm_slot *slot, *tmp;
 	LIST_HEAD(doomed);
+
+	irq_work_sync(&xhp_ev_irq_work);
+	cancel_work_sync(&xhp_ev_work);
+	xhp_ev_drain(false);
+	if (atomic_long_read(&xhp_ev_dropped))
+		pr_info("%ld hook events found their table full\n",
+			atomic_long_read(&xhp_ev_dropped));
 
 	spin_lock(&xhp_reg_lock);
 	list_for_each_entry_safe(slot, tmp, &xhp_mm_list, node) {
@@ -275,6 +436,7 @@ void xhp_registry_exit(void)
 	spin_unlock(&xhp_reg_lock);
 
 	list_for_each_entry_safe(slot, tmp, &doomed, node) {
+		xhp_known_clear(slot->mm);
 		mmdrop(slot->mm);
 		kfree(slot);
 	}

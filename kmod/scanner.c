@@ -15,6 +15,7 @@
 #include <linux/mmap_lock.h>
 #include <linux/huge_mm.h>
 #include <linux/sched.h>
+#include <linux/sched/task.h>
 
 #include "xhugepaged.h"
 #include "trace.h"
@@ -71,8 +72,58 @@ struct xhp_scan_state {
 	struct mm_struct *mm;
 	unsigned long address;	/* next PMD-aligned address to look at */
 	unsigned int progress;
+	unsigned int progress_at_lock;	/* progress when mmap_lock was taken */
 	bool alloc_failed;
+	bool unlocked;		/* mmap_lock lost: the mm's visit is over */
 };
+
+/*
+ * Drop mmap_lock, let others run and take it back; if it cannot be taken
+ * back at once the mm is busy and its visit ends (s->unlocked), as
+ * khugepaged does with an mm whose lock it cannot get. Every VMA pointer
+ * is stale afterwards either way.
+ */
+static void xhp_lock_cycle(struct xhp_scan_state *s)
+{
+	mmap_read_unlock(s->mm);
+	cond_resched();
+	s->progress_at_lock = s->progress;
+	if (!mmap_read_trylock(s->mm))
+		s->unlocked = true;
+}
+
+/*
+ * Between two ranges, with nothing pending for the engine: give the CPU
+ * away if needed (allowed under mmap_lock, a sleeping lock) and, after
+ * XHP_SCAN_PER_LOCK of work or as soon as a writer waits, the lock too.
+ * True if the lock was let go, so the caller must look its VMA up again
+ * (or stop, if s->unlocked).
+ */
+static bool xhp_lock_break(struct xhp_scan_state *s)
+{
+	cond_resched();
+	if (s->progress - s->progress_at_lock < XHP_SCAN_PER_LOCK &&
+	    !mmap_lock_is_contended(s->mm))
+		return false;
+	xhp_lock_cycle(s);
+	return true;
+}
+
+/*
+ * The VMA that holds the whole PMD range at @addr and may get a THP, or
+ * NULL. Called again whenever mmap_lock may have been let go.
+ */
+static struct vm_area_struct *xhp_range_vma(struct mm_struct *mm,
+					    unsigned long addr)
+{
+	struct vm_area_struct *vma = find_vma(mm, addr);
+
+	if (!vma || !IS_ALIGNED(addr, HPAGE_PMD_SIZE) ||
+	    vma->vm_start > addr || addr + HPAGE_PMD_SIZE > vma->vm_end ||
+	    !xhp_vma_eligible(vma))
+		return NULL;
+	return vma;
+}
 
 /* Collapse the pending batch; true if the engine dropped mmap_lock. */
 static bool xhp_flush(struct xhp_scan_state *s, struct vm_area_struct *vma,
@@ -118,31 +169,39 @@ static void xhp_skip_vma(struct xhp_scan_state *s, struct vm_area_struct *vma)
 	    ALIGN(vma->vm_start, HPAGE_PMD_SIZE) + HPAGE_PMD_SIZE <= vma->vm_end)
 		xhp_result_count(XHP_SCAN_VMA_CHECK);
 	s->progress++;
-	s->address = vma->vm_end;
+	s->address = ALIGN(vma->vm_end, HPAGE_PMD_SIZE);
 }
 
 /*
  * Scan one VMA from s->address. Returns false when mmap_lock was dropped
- * by the engine (the VMA must be looked up again) or the round is over.
+ * (by the engine or a lock break: the VMA must be looked up again) or the
+ * round is over.
+ *
+ * s->address stays PMD-aligned, as khugepaged_scan_mm_slot() keeps its
+ * own: past the VMA it is its end rounded up, which loses nothing (no
+ * other VMA can hold a whole PMD range below that). The cursor keeps it
+ * while mmap_lock is not held, and the VMA may have grown meanwhile.
  */
 static bool xhp_scan_vma(struct xhp_scan_state *s, struct vm_area_struct *vma,
 			 unsigned int budget)
 {
 	unsigned long hstart = max(ALIGN(vma->vm_start, HPAGE_PMD_SIZE),
-				   s->address);
+				   ALIGN(s->address, HPAGE_PMD_SIZE));
 	unsigned long hend = ALIGN_DOWN(vma->vm_end, HPAGE_PMD_SIZE);
 	struct xhp_batch b = { .nr = 0 };
 	unsigned long addr;
 
 	if (hstart >= hend) {
 		s->progress++;
-		s->address = vma->vm_end;
+		s->address = ALIGN(vma->vm_end, HPAGE_PMD_SIZE);
 		return true;
 	}
 	for (addr = hstart; addr < hend; addr += HPAGE_PMD_SIZE) {
 		if (s->progress >= budget || s->alloc_failed ||
 		    xhp_should_stop())
 			break;
+		if (!b.nr && addr != hstart && xhp_lock_break(s))
+			return false;
 		if (xhp_backoff_active(s->mm, addr)) {
 			s->progress++;
 			s->address = addr + HPAGE_PMD_SIZE;
@@ -165,7 +224,7 @@ static bool xhp_scan_vma(struct xhp_scan_state *s, struct vm_area_struct *vma,
 	if (xhp_flush(s, vma, &b))
 		return false;
 	if (addr >= hend) {
-		s->address = vma->vm_end;
+		s->address = ALIGN(vma->vm_end, HPAGE_PMD_SIZE);
 		return true;
 	}
 	return false;
@@ -183,6 +242,7 @@ static unsigned int xhp_scan_mm(unsigned int budget, bool *alloc_failed,
 	s.mm = xhp_registry_cursor_get(XHP_CURSOR_FIFO, &s.address, &new_pass);
 	if (!s.mm)
 		return 1;
+	s.address = ALIGN(s.address, HPAGE_PMD_SIZE);
 
 	if (!mmap_read_trylock(s.mm)) {
 		/* Busy: come back to it next pass, as khugepaged does. */
@@ -199,11 +259,16 @@ static unsigned int xhp_scan_mm(unsigned int budget, bool *alloc_failed,
 		}
 		if (!xhp_vma_eligible(vma)) {
 			xhp_skip_vma(&s, vma);
-			continue;
+			xhp_lock_break(&s);
+		} else if (xhp_scan_vma(&s, vma, budget)) {
+			xhp_lock_break(&s);
 		}
-		xhp_scan_vma(&s, vma, budget);
+		/* Whatever happened, vma is not used again: looked up anew. */
+		if (s.unlocked)
+			break;
 	}
-	mmap_read_unlock(s.mm);
+	if (!s.unlocked)
+		mmap_read_unlock(s.mm);
 
 	*alloc_failed = s.alloc_failed;
 	*wrapped = xhp_registry_cursor_put(XHP_CURSOR_FIFO, s.mm, s.address,
@@ -211,7 +276,11 @@ static unsigned int xhp_scan_mm(unsigned int budget, bool *alloc_failed,
 	return max(s.progress, 1U);
 }
 
-/* Judge, and collapse if it passes, each hot range of one mm. */
+/*
+ * Judge, and collapse if it passes, each hot range of one mm. A range's
+ * VMA is looked up after anything that may have let mmap_lock go (the
+ * engine, a lock break), never carried across it.
+ */
 static void xhp_scan_hot_ranges(struct xhp_scan_state *s,
 				const unsigned long *hot, unsigned int nr)
 {
@@ -222,17 +291,21 @@ static void xhp_scan_hot_ranges(struct xhp_scan_state *s,
 	for (i = 0; i < nr && !s->alloc_failed && !xhp_should_stop(); i++) {
 		unsigned long addr = hot[i];
 
-		vma = find_vma(s->mm, addr);
-		if (!vma || vma->vm_start > addr ||
-		    addr + HPAGE_PMD_SIZE > vma->vm_end ||
-		    !xhp_vma_eligible(vma) || xhp_backoff_active(s->mm, addr))
-			continue;
-		if (!xhp_judge_range(s, vma, addr))
+		if (!b.nr && i && xhp_lock_break(s) && s->unlocked)
+			return;
+		vma = xhp_range_vma(s->mm, addr);
+		if (!vma || xhp_backoff_active(s->mm, addr))
 			continue;
 		/* Neighbours in one VMA go to the engine together. */
 		if (b.nr && (bvma != vma || b.nr == XHP_BATCH_MAX ||
-			     b.start + b.nr * HPAGE_PMD_SIZE != addr))
-			xhp_flush(s, bvma, &b);
+			     b.start + b.nr * HPAGE_PMD_SIZE != addr) &&
+		    xhp_flush(s, bvma, &b)) {
+			vma = xhp_range_vma(s->mm, addr);
+			if (!vma)
+				continue;
+		}
+		if (!xhp_judge_range(s, vma, addr))
+			continue;
 		if (!b.nr) {
 			b.start = addr;
 			bvma = vma;
@@ -243,6 +316,26 @@ static void xhp_scan_hot_ranges(struct xhp_scan_state *s,
 }
 
 #define XHP_HOT_MAX_PER_MM 64
+
+/*
+ * First hot visit of an mm: clear its PMD accessed bits, XHP_SCAN_PER_LOCK
+ * entries per hold of mmap_lock (one PMD entry costs what one PTE does).
+ * If the lock cannot be had back, the rest stays unprimed: it may read hot
+ * once, which only costs a judgement.
+ */
+static void xhp_prime_mm(struct xhp_scan_state *s)
+{
+	unsigned long from = 0;
+
+	for (;;) {
+		s->progress += xhp_hot_prime(s->mm, from, &from);
+		if (!from || xhp_should_stop())
+			return;
+		xhp_lock_cycle(s);
+		if (s->unlocked)
+			return;
+	}
+}
 
 /*
  * scan_order=hot: spend up to @budget on ranges touched since the last
@@ -268,8 +361,7 @@ static unsigned int xhp_do_hot(unsigned int budget, bool *alloc_failed)
 		if (mmap_read_trylock(s.mm)) {
 			if (xhp_registry_cursor_first_visit(XHP_CURSOR_HOT,
 							    s.mm)) {
-				/* One PMD entry costs what one PTE does. */
-				s.progress = xhp_hot_prime(s.mm);
+				xhp_prime_mm(&s);
 				resume = 0;
 			} else {
 				max = min_t(unsigned int,
@@ -279,7 +371,8 @@ static unsigned int xhp_do_hot(unsigned int budget, bool *alloc_failed)
 						   &resume);
 				xhp_scan_hot_ranges(&s, hot, nr);
 			}
-			mmap_read_unlock(s.mm);
+			if (!s.unlocked)
+				mmap_read_unlock(s.mm);
 		}
 		used += s.progress;
 		*alloc_failed = s.alloc_failed;
@@ -352,15 +445,22 @@ static int xhp_thread_fn(void *unused)
 	return 0;
 }
 
+/*
+ * The thread is created with a reference of our own on its task_struct,
+ * dropped only after kthread_stop(): had the thread died (an oops in the
+ * collapse engine kills it), kthread_stop() would otherwise touch a freed
+ * task. It never returns on its own before kthread_stop() either.
+ */
 int xhp_scanner_start(void)
 {
-	xhp_thread = kthread_run(xhp_thread_fn, NULL, XHP_NAME);
-	if (IS_ERR(xhp_thread)) {
-		int err = PTR_ERR(xhp_thread);
+	struct task_struct *t;
 
-		xhp_thread = NULL;
-		return err;
-	}
+	t = kthread_create(xhp_thread_fn, NULL, XHP_NAME);
+	if (IS_ERR(t))
+		return PTR_ERR(t);
+	get_task_struct(t);
+	WRITE_ONCE(xhp_thread, t);
+	wake_up_process(t);
 	return 0;
 }
 
@@ -394,7 +494,8 @@ u64 xhp_scanner_stop(void)
 	if (!READ_ONCE(xhp_stopping))
 		xhp_scanner_request_stop();
 	kthread_stop(xhp_thread);
-	xhp_thread = NULL;
+	put_task_struct(xhp_thread);
+	WRITE_ONCE(xhp_thread, NULL);
 	stopped = READ_ONCE(xhp_stopped_ns) ?: ktime_get_ns();
 	return stopped - xhp_stop_requested_ns;
 }

@@ -12,7 +12,6 @@
 
 #include <linux/kernel.h>
 #include <linux/kobject.h>
-#include <linux/slab.h>
 #include <linux/sysfs.h>
 #include <linux/mm.h>
 #include <linux/huge_mm.h>
@@ -310,13 +309,24 @@ static const struct attribute_group xhp_khugepaged_group = {
 #define XHP_MIN_ANON_ORDER 2
 #define XHP_MIN_FILE_ORDER 1
 
-struct xhp_thpsize {
-	struct kobject kobj;
-	unsigned int order;
-};
-#define xhp_to_thpsize(k) container_of(k, struct xhp_thpsize, kobj)
+/*
+ * One plain kobject per size (kobject_create_and_add(): its release is the
+ * kernel's), told apart by this table, not by a struct of ours around it:
+ * a release function in module text could run after the module is gone
+ * (DEBUG_KOBJECT_RELEASE delays every release by 1-4 s).
+ */
+static struct kobject *xhp_thpsizes[PMD_ORDER + 1];
 
-static struct xhp_thpsize *xhp_thpsizes[PMD_ORDER + 1];
+/* Only called from the directory's own files, which exist only while set. */
+static unsigned int xhp_kobj_order(struct kobject *kobj)
+{
+	unsigned int order;
+
+	for (order = 0; order < PMD_ORDER; order++)
+		if (xhp_thpsizes[order] == kobj)
+			return order;
+	return PMD_ORDER;
+}
 
 /* Per-order anon policy; only PMD_ORDER acts (see xhp_pmd_mode()). */
 static const char * const xhp_anon_names[] = {
@@ -348,7 +358,7 @@ static unsigned int *xhp_anon_slot(unsigned int order)
 static ssize_t anon_enabled_show(struct kobject *kobj,
 				 struct kobj_attribute *ka, char *buf)
 {
-	unsigned int mode = READ_ONCE(*xhp_anon_slot(xhp_to_thpsize(kobj)->order));
+	unsigned int mode = READ_ONCE(*xhp_anon_slot(xhp_kobj_order(kobj)));
 
 	return xhp_choice_emit(buf, xhp_anon_names, ARRAY_SIZE(xhp_anon_names),
 			       xhp_anon_index(mode));
@@ -358,7 +368,7 @@ static ssize_t anon_enabled_store(struct kobject *kobj,
 				  struct kobj_attribute *ka,
 				  const char *buf, size_t count)
 {
-	unsigned int order = xhp_to_thpsize(kobj)->order;
+	unsigned int order = xhp_kobj_order(kobj);
 	int i = xhp_choice_parse(buf, xhp_anon_names, ARRAY_SIZE(xhp_anon_names));
 
 	if (i < 0)
@@ -376,7 +386,7 @@ static ssize_t tshmem_show(struct kobject *kobj, struct kobj_attribute *ka,
 {
 	return xhp_choice_emit(buf, xhp_tshmem_names,
 			       ARRAY_SIZE(xhp_tshmem_names),
-			       READ_ONCE(xhp_tshmem_mode[xhp_to_thpsize(kobj)->order]));
+			       READ_ONCE(xhp_tshmem_mode[xhp_kobj_order(kobj)]));
 }
 
 static ssize_t tshmem_store(struct kobject *kobj, struct kobj_attribute *ka,
@@ -387,7 +397,7 @@ static ssize_t tshmem_store(struct kobject *kobj, struct kobj_attribute *ka,
 
 	if (i < 0)
 		return i;
-	WRITE_ONCE(xhp_tshmem_mode[xhp_to_thpsize(kobj)->order], i);
+	WRITE_ONCE(xhp_tshmem_mode[xhp_kobj_order(kobj)], i);
 	return count;
 }
 static struct kobj_attribute xhp_tshmem_attr =
@@ -404,7 +414,7 @@ static ssize_t xhp_mstat_show(struct kobject *kobj, struct kobj_attribute *ka,
 {
 	struct xhp_mstat_attr *m = container_of(ka, struct xhp_mstat_attr, ka);
 	struct mthp_stat __percpu *stats = xhp_sym.mthp_stats;
-	unsigned int order = xhp_to_thpsize(kobj)->order;
+	unsigned int order = xhp_kobj_order(kobj);
 	unsigned long sum = 0;
 	int cpu;
 
@@ -471,24 +481,12 @@ static const struct attribute_group *xhp_file_groups_nostats[] = {
 static const struct attribute_group *xhp_anon_groups_nostats[] = {
 	&xhp_anon_ctrl_group, NULL };
 
-static void xhp_thpsize_release(struct kobject *kobj)
-{
-	kfree(xhp_to_thpsize(kobj));
-}
-
-static const struct kobj_type xhp_thpsize_ktype = {
-	.release = xhp_thpsize_release,
-	.sysfs_ops = &kobj_sysfs_ops,
-};
-
 static void xhp_thpsizes_remove(void)
 {
 	unsigned int order;
 
 	for (order = 0; order <= PMD_ORDER; order++) {
-		if (!xhp_thpsizes[order])
-			continue;
-		kobject_put(&xhp_thpsizes[order]->kobj);
+		xhp_kobject_remove(xhp_thpsizes[order]);
 		xhp_thpsizes[order] = NULL;
 	}
 }
@@ -501,26 +499,21 @@ static int xhp_thpsizes_add(struct kobject *parent)
 
 	for (order = PMD_ORDER; order >= XHP_MIN_FILE_ORDER; order--) {
 		bool anon = order >= XHP_MIN_ANON_ORDER;
-		struct xhp_thpsize *t;
+		struct kobject *k;
+		char name[32];
 
 		xhp_anon_mode[order] = XHP_NEVER;
 		xhp_tshmem_mode[order] = order == PMD_ORDER ? 1 : 4;
 
-		t = kzalloc(sizeof(*t), GFP_KERNEL);
-		if (!t) {
+		snprintf(name, sizeof(name), "hugepages-%lukB",
+			 (PAGE_SIZE << order) / SZ_1K);
+		k = kobject_create_and_add(name, parent);
+		if (!k) {
 			err = -ENOMEM;
 			goto fail;
 		}
-		t->order = order;
-		err = kobject_init_and_add(&t->kobj, &xhp_thpsize_ktype, parent,
-					   "hugepages-%lukB",
-					   (PAGE_SIZE << order) / SZ_1K);
-		if (err) {
-			kobject_put(&t->kobj);
-			goto fail;
-		}
-		xhp_thpsizes[order] = t;
-		err = sysfs_create_groups(&t->kobj,
+		xhp_thpsizes[order] = k;
+		err = sysfs_create_groups(k,
 				anon ? (stats ? xhp_anon_groups : xhp_anon_groups_nostats)
 				     : (stats ? xhp_file_groups : xhp_file_groups_nostats));
 		if (err)
@@ -537,6 +530,19 @@ static void xhp_thpsizes_remove(void) { }
 #endif /* XHP_HAVE_MTHP_SYSFS */
 
 /* --- the tree ---------------------------------------------------------------- */
+
+/*
+ * Off sysfs now, then let go: kobject_del() returns once no show or store
+ * of ours runs, and the last put's release is the kernel's (the kobjects
+ * come from kobject_create_and_add()), whenever it runs.
+ */
+void xhp_kobject_remove(struct kobject *kobj)
+{
+	if (!kobj)
+		return;
+	kobject_del(kobj);
+	kobject_put(kobj);
+}
 
 static struct kobject *xhp_root_kobj;
 static struct kobject *xhp_khugepaged_kobj;
@@ -587,9 +593,11 @@ remove_hooks:
 	xhp_probes_sysfs_exit();
 
 put_khugepaged:
-	kobject_put(xhp_khugepaged_kobj);
+	xhp_kobject_remove(xhp_khugepaged_kobj);
+	xhp_khugepaged_kobj = NULL;
 put_root:
-	kobject_put(xhp_root_kobj);
+	xhp_kobject_remove(xhp_root_kobj);
+	xhp_root_kobj = NULL;
 	return err;
 }
 
@@ -598,6 +606,8 @@ void xhp_sysfs_exit(void)
 	xhp_thpsizes_remove();
 	xhp_events_sysfs_exit();
 	xhp_probes_sysfs_exit();
-	kobject_put(xhp_khugepaged_kobj);
-	kobject_put(xhp_root_kobj);
+	xhp_kobject_remove(xhp_khugepaged_kobj);
+	xhp_khugepaged_kobj = NULL;
+	xhp_kobject_remove(xhp_root_kobj);
+	xhp_root_kobj = NULL;
 }

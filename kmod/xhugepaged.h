@@ -140,11 +140,20 @@ unsigned int xhp_collapse_batch(struct mm_struct *mm,
 				const struct xhp_batch *b, bool *lock_dropped,
 				bool *alloc_failed);
 
+/*
+ * Work done under one hold of mmap_lock, in the budget's units (a PTE or
+ * a PMD entry looked at): twice what khugepaged does per wake by default.
+ * pages_to_scan goes up to UINT_MAX, and a writer (munmap, mremap, a
+ * fault that needs the lock) must not wait for a whole round.
+ */
+#define XHP_SCAN_PER_LOCK	(16 * HPAGE_PMD_NR)
+
 /* --- hot-first scanning (hot.c) ----------------------------------------- */
 unsigned int xhp_hot_sweep(struct mm_struct *mm, unsigned long start,
 			   unsigned long *out, unsigned int max,
 			   unsigned long *resume);
-unsigned int xhp_hot_prime(struct mm_struct *mm);
+unsigned int xhp_hot_prime(struct mm_struct *mm, unsigned long start,
+			   unsigned long *resume);
 long xhp_hot_ranges(void);
 
 /* --- anti-thrash backoff (backoff.c) ------------------------------------ */
@@ -193,5 +202,6 @@ void xhp_probes_sysfs_exit(void);
 /* --- sysfs tree (sysfs.c) ------------------------------------------------ */
 int xhp_sysfs_init(void);
 void xhp_sysfs_exit(void);
+void xhp_kobject_remove(struct kobject *kobj);	/* NULL: nothing */
 
 #endif /* _XHUGEPAGED_H */
