@@ -86,7 +86,16 @@ static ssize_t xhp_choice_store(struct kobject *kobj, struct kobj_attribute *ka,
 /* enabled: names in the order of enum xhp_thp_mode, so val == mode. */
 static const char * const xhp_enabled_names[] = { "always", "madvise", "never" };
 #define xhp_enabled_attr_val xhp_knobs.enabled
-XHP_CHOICE(xhp_enabled_attr, enabled, xhp_enabled_names, xhp_choice_store, true);
+static ssize_t xhp_enabled_store(struct kobject *kobj, struct kobj_attribute *ka,
+				 const char *buf, size_t count)
+{
+	ssize_t ret = xhp_choice_store(kobj, ka, buf, count);
+
+	if (ret > 0)
+		xhp_queue_rules_changed();
+	return ret;
+}
+XHP_CHOICE(xhp_enabled_attr, enabled, xhp_enabled_names, xhp_enabled_store, true);
 
 /*
  * Fault-path policies the module cannot own; kept for tool compatibility.
@@ -375,7 +384,7 @@ static ssize_t anon_enabled_store(struct kobject *kobj,
 		return i;
 	WRITE_ONCE(*xhp_anon_slot(order), xhp_anon_modes[i]);
 	if (order == PMD_ORDER)
-		xhp_scanner_kick();
+		xhp_queue_rules_changed();
 	return count;
 }
 static struct kobj_attribute xhp_anon_enabled_attr =
