@@ -26,9 +26,10 @@ $B madvcollapse 16 >/dev/null
 # round's write of madvise queues that round's workload.
 insmod "$XHP_KO" enabled=never pages_to_scan=4096 scan_sleep_millisecs=200 max_ptes_none=511
 
-fns="madvise_collapse lru_add_drain_all hpage_collapse_scan_pmd collapse_huge_page
-alloc_charge_folio folio_alloc_mpol_noprof __collapse_huge_page_copy
-xhp_judge_pmd xhp_collapse_batch xhp_do_scan xhp_scan_mm"
+fns=${XHP_PROFILE_FNS:-"madvise_collapse lru_add_drain_all hpage_collapse_scan_pmd
+collapse_huge_page alloc_charge_folio __alloc_pages_noprof __mem_cgroup_charge
+__collapse_huge_page_isolate __collapse_huge_page_copy copy_mc_enhanced_fast_string
+flush_tlb_mm_range pmdp_collapse_flush xhp_judge_pmd xhp_collapse_batch"}
 prog='BEGIN { @pid = 0; }'
 for f in $fns; do
 	grep -qE "[[:space:]]$f([[:space:]]|\$)" /proc/kallsyms ||
