@@ -153,7 +153,7 @@ for op in rmmod insmod; do
 		awk '{ v[NR] = $1 } END { for (i = 1; i <= NR; i++) print v[i], i / NR }' >"$out/lifetime-$op.dat"
 done
 if command -v gnuplot >/dev/null; then
-	gnuplot <<GP || echo "bench: gnuplot failed (a section not run leaves its plot empty)" >&2
+	gnuplot <<GP && plotted=1 || echo "bench: gnuplot failed (a section not run leaves its plot empty)" >&2
 set terminal pngcairo size 900,500
 set output "$out/hot-set.png"
 set title "Fraction of the hot set PMD-mapped over time (same VM boot)"
@@ -185,7 +185,7 @@ set key bottom right
 plot "$out/lifetime-rmmod.dat" using 1:2 with steps lw 2 title "rmmod (delete_module)", \
      "$out/lifetime-insmod.dat" using 1:2 with steps lw 2 title "insmod (finit_module)"
 GP
-	echo "plots: $out/hot-set.png $out/scan-cost.png $out/lifetime.png"
+	[ -z "${plotted:-}" ] || echo "plots: $out/hot-set.png $out/scan-cost.png $out/lifetime.png"
 else
 	echo "bench: gnuplot missing (make deps installs it); no plots" >&2
 fi
