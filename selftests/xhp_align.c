@@ -278,7 +278,7 @@ static int check_trace(void)
 	return !(events && grown && !unaligned && !outside && !unknown);
 }
 
-#define HOLD_SPAN	(4UL << 40)
+#define HOLD_SPAN	(16UL << 40)
 
 static int run_lockhold(unsigned int seconds)
 {
