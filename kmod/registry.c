@@ -125,8 +125,8 @@ bool xhp_vma_flags_want_scan(struct mm_struct *mm, unsigned long vm_flags)
 /* Has @mm a VMA the rules allow a THP? Caller holds its mmap_lock. */
 static bool xhp_mm_wants_scan(struct mm_struct *mm)
 {
-	struct vm_area_struct *vma;
 	VMA_ITERATOR(vmi, mm, 0);
+	struct vm_area_struct *vma;
 
 	mmap_assert_locked(mm);
 	for_each_vma(vmi, vma)
