@@ -3,10 +3,14 @@
  * The mm registry: xhugepaged's own mm slots (hash for lookup, list for scan
  * order), like khugepaged's. It learns of mms from three places, none of
  * which depend on the native THP "enabled" setting:
- *   - the processes alive at load (a walk of the task list),
+ *   - the processes alive at load, and again at each write to the
+ *     module's enabled files (a walk of the task list),
  *   - khugepaged_enter_vma(), which the kernel calls on every mmap, brk,
  *     MADV_HUGEPAGE and huge fault, before deciding whether khugepaged cares,
- *   - the sched_process_fork tracepoint, for children of queued processes.
+ *   - the sched_process_fork tracepoint, for children.
+ * Like khugepaged's, the queue holds only mms with a VMA the module's own
+ * rules allow a THP (xhp_mm_wants_scan()); the scanner drops an mm whose
+ * VMAs no longer do when its visit finds none (xhp_registry_drop()).
  * A slot holds mmgrab() only (the mm_struct, never the address space); the
  * exit_mmap() hook has it dropped as the address space is torn down, and
  * the scanner drops any it finds with no users left (mmget_not_zero()
@@ -93,6 +97,63 @@ static struct mm_struct **xhp_known_slot(struct mm_struct *mm)
 static void xhp_known_clear(struct mm_struct *mm)
 {
 	cmpxchg(xhp_known_slot(mm), mm, NULL);
+}
+
+/*
+ * The queue policy, per VMA: may a VMA with @vm_flags in @mm get a THP
+ * under the module's rules (enabled, VM_HUGEPAGE / VM_NOHUGEPAGE, prctl's
+ * MMF_DISABLE_THP)? The flags part of khugepaged's thp_vma_allowable_order()
+ * in khugepaged_enter_vma(); the scanner judges the rest (VMA type, an
+ * anon_vma) at its visit. Reads two flag words and the knobs only: the
+ * NMI-context entry hook calls it.
+ */
+bool xhp_vma_flags_want_scan(struct mm_struct *mm, unsigned long vm_flags)
+{
+	if (vm_flags & (VM_SPECIAL | VM_HUGETLB | VM_NOHUGEPAGE))
+		return false;
+	if (test_bit(MMF_DISABLE_THP, &mm->flags))
+		return false;
+	/* Shared memory may be shmem, whose own policy governs it (shmem.c). */
+	if ((vm_flags & VM_SHARED) && xhp_shmem_wanted())
+		return true;
+	switch (xhp_pmd_mode()) {
+	case XHP_ALWAYS:
+		return true;
+	case XHP_MADVISE:
+		return vm_flags & VM_HUGEPAGE;
+	default:
+		return false;
+	}
+}
+
+/* Has @mm a VMA the rules allow a THP? Caller holds its mmap_lock. */
+static bool xhp_mm_wants_scan(struct mm_struct *mm)
+{
+	VMA_ITERATOR(vmi, mm, 0);
+	struct vm_area_struct *vma;
+
+	mmap_assert_locked(mm);
+	for_each_vma(vmi, vma)
+		if (xhp_vma_flags_want_scan(mm, vma->vm_flags))
+			return true;
+	return false;
+}
+
+/*
+ * The same, for an mm the caller only holds by mmgrab(), in process
+ * context that may sleep: an mm that has exited wants nothing.
+ */
+static bool xhp_mm_wants_scan_grabbed(struct mm_struct *mm)
+{
+	bool wants;
+
+	if (test_bit(MMF_DISABLE_THP, &mm->flags) || !mmget_not_zero(mm))
+		return false;
+	mmap_read_lock(mm);
+	wants = xhp_mm_wants_scan(mm);
+	mmap_read_unlock(mm);
+	mmput_async(mm);
+	return wants;
 }
 
 /* Process context, with or without other locks held (@gfp says). */
@@ -244,8 +305,12 @@ static void xhp_ev_drain(bool apply)
 				xhp_registry_reap(mm);
 			continue;
 		}
-		/* Our mmgrab() keeps it readable; an exited mm is not added. */
-		if (apply && atomic_read(&mm->mm_users))
+		/*
+		 * Our mmgrab() keeps it readable; an exited mm is not added,
+		 * nor one with no VMA the rules allow (a fork's child, or
+		 * an area that changed again since the hook saw it).
+		 */
+		if (apply && xhp_mm_wants_scan_grabbed(mm))
 			xhp_registry_add(mm, GFP_KERNEL);
 		mmdrop(mm);
 		cond_resched();
@@ -259,14 +324,19 @@ static void xhp_ev_work_fn(struct work_struct *work)
 	xhp_ev_drain(true);
 }
 
-/* Hook on khugepaged_enter_vma(vma, vm_flags): NMI context. */
+/*
+ * Hook on khugepaged_enter_vma(vma, vm_flags): NMI context. @vm_flags are
+ * the flags the VMA is getting (madvise calls it before they are set).
+ */
 int xhp_hook_enter_vma(struct kprobe *kp, struct pt_regs *regs)
 {
 	struct vm_area_struct *vma = (void *)regs->di;
+	unsigned long vm_flags = regs->si;
 	struct mm_struct *mm = vma ? READ_ONCE(vma->vm_mm) : NULL;
 
 	/* The caller holds the mm (and its mmap_lock): mm_count > 0. */
-	if (mm && READ_ONCE(*xhp_known_slot(mm)) != mm)
+	if (mm && READ_ONCE(*xhp_known_slot(mm)) != mm &&
+	    xhp_vma_flags_want_scan(mm, vm_flags))
 		xhp_ev_queue(mm, XHP_EV_ENTER);
 	return 0;
 }
@@ -294,20 +364,76 @@ void xhp_hook_fork(void *data, struct task_struct *parent,
 		xhp_ev_queue(mm, XHP_EV_ENTER);
 }
 
+/*
+ * Queue every process the rules allow: at load, and again when a write to
+ * enabled changes the rules (one already queued stays; one the new rules
+ * leave out is dropped at its next visit). task_lock() keeps p->mm's
+ * address space alive; an mm whose mmap_lock is busy is queued anyway and
+ * judged at the scanner's visit.
+ */
 void xhp_registry_add_existing(void)
 {
 	struct task_struct *p;
+	struct mm_struct *mm;
 
 	rcu_read_lock();
 	for_each_process(p) {
 		if (p->flags & PF_KTHREAD)
 			continue;
 		task_lock(p);
-		if (p->mm)
-			xhp_registry_add(p->mm, GFP_ATOMIC);
+		mm = p->mm;
+		if (mm && !test_bit(MMF_DISABLE_THP, &mm->flags)) {
+			bool wants = true;
+
+			if (mmap_read_trylock(mm)) {
+				wants = xhp_mm_wants_scan(mm);
+				mmap_read_unlock(mm);
+			}
+			if (wants)
+				xhp_registry_add(mm, GFP_ATOMIC);
+		}
 		task_unlock(p);
 	}
 	rcu_read_unlock();
+}
+
+/* A write to an enabled file: queue what the new rules allow, wake the scanner. */
+void xhp_queue_rules_changed(void)
+{
+	xhp_registry_add_existing();
+	xhp_scanner_kick();
+}
+
+/*
+ * The scanner's visit of @mm (cursor @c, which it holds with mm_users and
+ * mmap_lock) found no VMA the rules allow: unlink its slot, as khugepaged
+ * collects an mm slot it is done with. Done under mmap_lock, so that a
+ * MADV_HUGEPAGE racing with the visit (it takes the lock for write) finds
+ * the mm unknown and queues it again. Returns true when the cursor wrapped.
+ */
+bool xhp_registry_drop(int c, struct mm_struct *mm)
+{
+	struct xhp_mm_slot *slot;
+	bool wrapped = false;
+
+	mmap_assert_locked(mm);
+	spin_lock(&xhp_reg_lock);
+	slot = xhp_cursor[c];
+	if (slot && slot->mm == mm) {
+		xhp_unlink(slot);
+		wrapped = !xhp_cursor[c];
+		xhp_known_clear(mm);
+	} else {
+		slot = NULL;
+	}
+	spin_unlock(&xhp_reg_lock);
+	if (!slot)
+		return false;
+	trace_xhp_mm_leave(mm);
+	/* The caller's mm_users reference keeps mm_count above ours. */
+	mmdrop(mm);
+	kfree(slot);
+	return wrapped;
 }
 
 struct mm_struct *xhp_registry_cursor_get(int c, unsigned long *address,

@@ -76,7 +76,28 @@ struct xhp_scan_state {
 	unsigned int progress_at_lock;	/* progress when mmap_lock was taken */
 	bool alloc_failed;
 	bool unlocked;		/* mmap_lock lost: the mm's visit is over */
+	bool wanted;		/* a VMA the queue rules allow was seen */
+	bool relocked;		/* mmap_lock was let go and taken back */
 };
+
+/*
+ * Pages still in per-CPU LRU batches would be judged not-on-LRU, so the
+ * round drains them (system-wide), but only before its first judgement:
+ * a round that finds nothing eligible costs the other CPUs nothing.
+ */
+static bool xhp_round_drained;
+
+static void xhp_drain_once(void)
+{
+	if (xhp_round_drained)
+		return;
+	xhp_round_drained = true;
+	xhp_scanner_at(XHP_AT_DRAIN);
+	/* Pages still in per-CPU LRU batches would be judged not-on-LRU. */
+	if (xhp_sym.lru_add_drain_all)
+		xhp_lru_add_drain_all();
+	xhp_scanner_at(XHP_AT_WALK);
+}
 
 /*
  * Drop mmap_lock, let others run and take it back; if it cannot be taken
@@ -88,6 +109,7 @@ static void xhp_lock_cycle(struct xhp_scan_state *s)
 {
 	mmap_read_unlock(s->mm);
 	cond_resched();
+	s->relocked = true;
 	s->progress_at_lock = s->progress;
 	if (!mmap_read_trylock(s->mm))
 		s->unlocked = true;
@@ -152,6 +174,7 @@ static bool xhp_judge_range(struct xhp_scan_state *s,
 {
 	struct xhp_pmd_verdict v;
 
+	xhp_drain_once();
 	xhp_judge_pmd(s->mm, vma, addr, &v);
 	s->progress += HPAGE_PMD_NR;
 	xhp_view_judged();
@@ -238,13 +261,14 @@ static unsigned int xhp_scan_mm(unsigned int budget, bool *alloc_failed,
 {
 	struct xhp_scan_state s = { .progress = 0 };
 	struct vm_area_struct *vma;
-	bool mm_done = false, new_pass;
+	bool mm_done = false, new_pass, from_start, eligible;
 
 	*wrapped = false;
 	s.mm = xhp_registry_cursor_get(XHP_CURSOR_FIFO, &s.address, &new_pass);
 	if (!s.mm)
 		return 1;
 	s.address = ALIGN(s.address, HPAGE_PMD_SIZE);
+	from_start = !s.address;
 
 	if (!xhp_target_match(s.mm)) {
 		xhp_target_skip(s.mm, true);
@@ -266,7 +290,10 @@ static unsigned int xhp_scan_mm(unsigned int budget, bool *alloc_failed,
 			mm_done = true;
 			break;
 		}
-		if (!xhp_vma_eligible(vma)) {
+		eligible = xhp_vma_eligible(vma);
+		if (eligible || xhp_vma_flags_want_scan(s.mm, vma->vm_flags))
+			s.wanted = true;
+		if (!eligible) {
 			xhp_skip_vma(&s, vma);
 			xhp_lock_break(&s);
 		} else if (xhp_scan_vma(&s, vma, budget)) {
@@ -276,11 +303,22 @@ static unsigned int xhp_scan_mm(unsigned int budget, bool *alloc_failed,
 		if (s.unlocked)
 			break;
 	}
+	*alloc_failed = s.alloc_failed;
+	/*
+	 * A whole visit, under one hold of mmap_lock, found no VMA the
+	 * queue rules allow: the mm leaves the queue until one does.
+	 */
+	if (!s.unlocked && !s.relocked && mm_done && from_start && !s.wanted) {
+		*wrapped = xhp_registry_drop(XHP_CURSOR_FIFO, s.mm);
+		mmap_read_unlock(s.mm);
+		xhp_view_visit_end(mm_done);
+		mmput_async(s.mm);
+		return max(s.progress, 1U);
+	}
 	if (!s.unlocked)
 		mmap_read_unlock(s.mm);
 	xhp_view_visit_end(mm_done);
 
-	*alloc_failed = s.alloc_failed;
 	*wrapped = xhp_registry_cursor_put(XHP_CURSOR_FIFO, s.mm, s.address,
 					   mm_done);
 	return max(s.progress, 1U);
@@ -404,10 +442,7 @@ static void xhp_do_scan(void)
 	unsigned int progress = 0, wraps = 0;
 	bool alloc_failed = false, wrapped, waited = false;
 
-	/* Pages still in per-CPU LRU batches would be judged not-on-LRU. */
-	xhp_scanner_at(XHP_AT_DRAIN);
-	if (xhp_sym.lru_add_drain_all)
-		xhp_lru_add_drain_all();
+	xhp_round_drained = false;
 	xhp_scanner_at(XHP_AT_WALK);
 
 	/* Hot ranges first, but leave a quarter for FIFO: cold ones too. */

@@ -87,7 +87,16 @@ static ssize_t xhp_choice_store(struct kobject *kobj, struct kobj_attribute *ka,
 /* enabled: names in the order of enum xhp_thp_mode, so val == mode. */
 static const char * const xhp_enabled_names[] = { "always", "madvise", "never" };
 #define xhp_enabled_attr_val xhp_knobs.enabled
-XHP_CHOICE(xhp_enabled_attr, enabled, xhp_enabled_names, xhp_choice_store, true);
+static ssize_t xhp_enabled_store(struct kobject *kobj, struct kobj_attribute *ka,
+				 const char *buf, size_t count)
+{
+	ssize_t ret = xhp_choice_store(kobj, ka, buf, count);
+
+	if (ret > 0)
+		xhp_queue_rules_changed();
+	return ret;
+}
+XHP_CHOICE(xhp_enabled_attr, enabled, xhp_enabled_names, xhp_enabled_store, true);
 
 /*
  * Fault-path policies the module cannot own; kept for tool compatibility.
@@ -110,12 +119,18 @@ static bool xhp_shmem_inherit_is_pmd_only(void);
 static ssize_t xhp_shmem_store(struct kobject *kobj, struct kobj_attribute *ka,
 			       const char *buf, size_t count)
 {
+	ssize_t ret;
+
 	if (count + 1 > 16)
 		return -EINVAL;
 	if (sysfs_streq(buf, xhp_shmem_mode_names[XHP_SHMEM_FORCE]) &&
 	    !xhp_shmem_inherit_is_pmd_only())
 		return -EINVAL;
-	return xhp_choice_store(kobj, ka, buf, count);
+	ret = xhp_choice_store(kobj, ka, buf, count);
+	/* The queue rule looks at the shmem policy too (registry.c). */
+	if (ret > 0)
+		xhp_queue_rules_changed();
+	return ret;
 }
 XHP_CHOICE(xhp_shmem_attr, shmem_enabled, xhp_shmem_mode_names,
 	   xhp_shmem_store, true);
@@ -403,7 +418,7 @@ static ssize_t anon_enabled_store(struct kobject *kobj,
 		return i;
 	WRITE_ONCE(*xhp_anon_slot(order), xhp_anon_modes[i]);
 	if (order == PMD_ORDER)
-		xhp_scanner_kick();
+		xhp_queue_rules_changed();
 	return count;
 }
 static struct kobj_attribute xhp_anon_enabled_attr =
@@ -431,8 +446,10 @@ static ssize_t tshmem_store(struct kobject *kobj, struct kobj_attribute *ka,
 	    READ_ONCE(xhp_knobs.shmem_enabled) == XHP_SHMEM_FORCE)
 		return -EINVAL;
 	WRITE_ONCE(*xhp_tshmem_slot(order), i);
-	if (order == PMD_ORDER)
+	if (order == PMD_ORDER) {
+		xhp_queue_rules_changed();
 		xhp_scanner_kick();
+	}
 	return count;
 }
 static struct kobj_attribute xhp_tshmem_attr =

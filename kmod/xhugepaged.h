@@ -220,6 +220,9 @@ struct xhp_mm_slot {
 int xhp_registry_init(void);
 void xhp_registry_exit(void);
 void xhp_registry_add_existing(void);
+bool xhp_vma_flags_want_scan(struct mm_struct *mm, unsigned long vm_flags);
+bool xhp_registry_drop(int c, struct mm_struct *mm);
+void xhp_queue_rules_changed(void);
 /* Scanner side: pick the mm at the cursor with mm_users held. */
 struct mm_struct *xhp_registry_cursor_get(int c, unsigned long *address,
 					  bool *new_pass);

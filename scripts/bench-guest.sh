@@ -4,13 +4,26 @@
 # "RESULT key value" and "SERIES contender t hot cold" lines for the host
 # to tabulate and plot. Contenders get the same workload and the same knob
 # values: the kernel's khugepaged (module unloaded), xhugepaged, and direct
-# MADV_COLLAPSE where it applies. Usage: bench-guest.sh [--smoke]
+# MADV_COLLAPSE where it applies.
+# Usage: bench-guest.sh [--smoke] [SECTION...]
+# SECTIONs (default: all, in this order): hot scan idle collapse thrash
+# lifetime. Naming some runs only those, for a focused run by hand, e.g.
+#   XHP_ACCEL=tcg scripts/vm-run.sh --mem 4G -- scripts/bench-guest.sh lifetime
 set -uo pipefail
 cd "$(dirname "$0")/.."
 . selftests/lib.sh
 B=scripts/bench/thpbench
+BIN=build/bench-bin	# xhp_churn, xhp_modcycle (scripts/bench/Makefile)
 smoke=0
-[ "${1:-}" = --smoke ] && smoke=1
+[ "${1:-}" = --smoke ] && { smoke=1; shift; }
+SECTIONS="${*:-hot scan idle collapse thrash lifetime}"
+for sec in $SECTIONS; do
+	case $sec in
+	hot | scan | idle | collapse | thrash | lifetime) ;;
+	*) echo "bench-guest: unknown section '$sec'" >&2; exit 2 ;;
+	esac
+done
+want() { case " $SECTIONS " in *" $1 "*) return 0 ;; esac; return 1; }
 mkdir -p build/bench-guest
 W=build/bench-guest
 
@@ -18,11 +31,15 @@ W=build/bench-guest
 if [ $smoke = 1 ]; then
 	HOT_PROCS=2 COLD_MB=8 HOT_MB=2 HOT_TIMEOUT=20
 	SCAN_CONFIGS="2:64" SCAN_SECS=2
-	COLLAPSE_MB=8 THRASH_SECS=3
+	IDLE_CFG="2:64" IDLE_PROCS=20
+	COLLAPSE_MB=8 COLLAPSE_ROUNDS=1 THRASH_SECS=3
+	CYCLES=5
 else
 	HOT_PROCS=8 COLD_MB=64 HOT_MB=4 HOT_TIMEOUT=150
 	SCAN_CONFIGS="1:256 8:256 64:256 8:1024 8:1536" SCAN_SECS=15
-	COLLAPSE_MB=128 THRASH_SECS=20
+	IDLE_CFG="8:256" IDLE_PROCS=200
+	COLLAPSE_MB=32 COLLAPSE_ROUNDS=4 THRASH_SECS=20
+	CYCLES=60
 fi
 PAGES=4096	# pages_to_scan for every contender (the kernel default)
 SLEEP=200	# scan_sleep_millisecs, scaled down from 10000 for TCG
@@ -109,7 +126,7 @@ end_workload() {
 } 2>/dev/null
 
 # --- 1. hot set first ----------------------------------------------------
-for c in khugepaged xhp-fifo xhp-hot xhp-hot-backoff; do
+want hot && for c in khugepaged xhp-fifo xhp-hot xhp-hot-backoff; do
 	prepare $c
 	run_workload $W/hot.$c $B hotset $HOT_PROCS $COLD_MB $HOT_MB $HOT_TIMEOUT
 	# The clock starts at "go", before the contender: loading the module
@@ -127,55 +144,111 @@ done
 # --- 2. scan cost: nothing collapses (max_ptes_none=0, half-full ranges) --
 # Big batches and short sleeps for both, so that even the largest workload
 # gets several full passes in SCAN_SECS (CPU time is counted in 10 ms ticks).
-PAGES=65536 SLEEP=100
-for cfg in $SCAN_CONFIGS; do
+# scan_cost KEY CONTENDER PROCS MB: one measurement, RESULT KEY.{cpu_ms,
+# passes,collapses,mm_slots} (mm_slots: the contender's queue length).
+scan_cost() {
+	local key=$1 c=$2 procs=$3 mb=$4 th t0 t1 s0 s1 c0 c1 slots
+	PAGES=65536 SLEEP=100
+	prepare $c
+	run_workload $W/hold $B hold "$procs" "$mb" 50
+	start $c 0
+	sleep 1
+	th=$(thread_of $c)
+	t0=$(thread_ticks $th) s0=$(full_scans $c) c0=$(collapsed $c)
+	sleep $SCAN_SECS
+	t1=$(thread_ticks $th) s1=$(full_scans $c) c1=$(collapsed $c)
+	slots=$(cat $XK/mm_slots 2>/dev/null || echo -1)
+	end_workload
+	stop
+	PAGES=4096 SLEEP=200
+	echo "RESULT $key.cpu_ms $(( (t1 - t0) * 1000 / hz ))"
+	echo "RESULT $key.passes $((s1 - s0))"
+	echo "RESULT $key.collapses $((c1 - c0))"
+	[ "$c" = khugepaged ] || echo "RESULT $key.mm_slots $slots"
+}
+want scan && for cfg in $SCAN_CONFIGS; do
 	procs=${cfg%%:*} mb=${cfg##*:}
 	for c in khugepaged xhp-fifo; do
-		prepare $c
-		run_workload $W/hold $B hold "$procs" "$mb" 50
-		start $c 0
-		sleep 1
-		th=$(thread_of $c)
-		t0=$(thread_ticks $th) s0=$(full_scans $c) c0=$(collapsed $c)
-		sleep $SCAN_SECS
-		t1=$(thread_ticks $th) s1=$(full_scans $c) c1=$(collapsed $c)
-		end_workload
-		stop
-		echo "RESULT scan.$c.p$procs.m$mb.cpu_ms $(( (t1 - t0) * 1000 / hz ))"
-		echo "RESULT scan.$c.p$procs.m$mb.passes $((s1 - s0))"
-		echo "RESULT scan.$c.p$procs.m$mb.collapses $((c1 - c0))"
+		scan_cost scan.$c.p$procs.m$mb $c "$procs" "$mb"
 	done
 done
 
-PAGES=4096 SLEEP=200
+# --- 2b. scan cost beside idle, unrelated processes --------------------------
+# The same measurement with IDLE_PROCS processes that hold small-page memory
+# no rule allows a THP (never advised, enabled=madvise), started before the
+# contender; each contender is measured without and with them, back to back.
+if want idle; then
+	procs=${IDLE_CFG%%:*} mb=${IDLE_CFG##*:}
+	echo "RESULT idle.procs $IDLE_PROCS"
+	echo "RESULT idle.mb $mb"
+	for c in khugepaged xhp-fifo; do
+		scan_cost idle.$c.i0 $c "$procs" "$mb"
+		rm -f $W/idle-go
+		{ while [ ! -e $W/idle-go ]; do sleep 0.2; done; } |
+			$B idle $IDLE_PROCS >$W/idle.out 2>&1 &
+		idle_pid=$!
+		wait_for "grep -q ready $W/idle.out" 1200
+		scan_cost idle.$c.i$IDLE_PROCS $c "$procs" "$mb"
+		touch $W/idle-go
+		wait $idle_pid 2>/dev/null
+	done
+fi
 
 # --- 3. collapse cost ------------------------------------------------------
 # TCG translates kernel code the first time it runs: warm the collapse path
 # up first, or whichever contender goes first pays for the translation.
-$B madvcollapse 16 >/dev/null
-prepare xhp-fifo
-run_workload $W/hold $B hold 1 $COLLAPSE_MB 100
-start xhp-fifo
-echo 1 >$X/events/reset
-want=$((COLLAPSE_MB / 2))
-# Poll with a builtin once a second: a fork every 100 ms would compete with
-# the scanner for the emulated CPUs and inflate its wall time.
-n=0 waited=0
-while read -r n <$XK/pages_collapsed && [ "$n" -lt $want ] && [ $waited -lt 300 ]; do
-	sleep 1
-	waited=$((waited + 1))
-done
-echo "RESULT collapse.xhp.pmds $(cat $XK/pages_collapsed)"
-echo "RESULT collapse.xhp.madvise_collapse_ns $(cat $X/events/madvise_collapse/total_ns)"
-# The scanner thread's whole CPU time since load (its scanning included).
-echo "RESULT collapse.xhp.thread_cpu_ms $(( $(thread_ticks xhugepaged) * 1000 / hz ))"
-end_workload
-stop
-$B madvcollapse $COLLAPSE_MB | sed 's/^/RESULT collapse.direct./'
-$B copy | sed 's/^/RESULT collapse.floor./'
+# Then COLLAPSE_ROUNDS rounds, each the scanner's collapse of COLLAPSE_MB
+# and, right after, the process's own MADV_COLLAPSE of the same: the host
+# (other VMs on shared cores) slows whatever runs at the time, so the two
+# alternate rather than run one after the other.
+collapse_cost() {
+	local r n0 c0 e0 n waited xpmds=0 xcpu=0 xns=0 dns=0 dcpu=0 tot=$X/events/madvise_collapse/total_ns
+	$B madvcollapse 16 >/dev/null
+	for r in $(seq $COLLAPSE_ROUNDS); do
+		prepare xhp-fifo
+		run_workload $W/hold $B hold 1 $COLLAPSE_MB 100
+		# Loaded idle, then the write of madvise queues the workload (a
+		# write to enabled walks the task list) and starts the clock.
+		insmod "$XHP_KO" enabled=never pages_to_scan=$PAGES \
+			scan_sleep_millisecs=$SLEEP max_ptes_none=511 scan_order=fifo
+		n0=$(cat $XK/pages_collapsed)
+		c0=$(thread_ticks xhugepaged)
+		read -r e0 <$tot
+		echo madvise >$X/enabled
+		# Poll with a builtin once a second: a fork every 100 ms would
+		# compete with the scanner for the emulated CPUs.
+		n=$n0 waited=0
+		while read -r n <$XK/pages_collapsed &&
+			[ $((n - n0)) -lt $((COLLAPSE_MB / 2)) ] && [ $waited -lt 300 ]; do
+			sleep 1
+			waited=$((waited + 1))
+		done
+		echo never >$X/enabled
+		# total_ns counts every caller's calls: only the scanner's run now.
+		xns=$((xns + $(cat $tot) - e0))
+		xcpu=$((xcpu + $(thread_ticks xhugepaged) - c0))
+		xpmds=$((xpmds + n - n0))
+		end_workload
+		stop
+		# The same layout collapsed by the process itself, right after,
+		# with the module unloaded.
+		$B madvcollapse $COLLAPSE_MB >$W/madv.out
+		dns=$((dns + $(awk '$1 == "madv_ns_per_pmd" { print $2 }' $W/madv.out)))
+		dcpu=$((dcpu + $(awk '$1 == "madv_cpu_ns_per_pmd" { print $2 }' $W/madv.out)))
+	done
+	echo "RESULT collapse.rounds $COLLAPSE_ROUNDS"
+	echo "RESULT collapse.xhp.pmds $xpmds"
+	echo "RESULT collapse.xhp.madvise_collapse_ns $xns"
+	# The scanner thread's CPU time while the rounds ran (its scanning included).
+	echo "RESULT collapse.xhp.thread_cpu_ms $((xcpu * 1000 / hz))"
+	echo "RESULT collapse.direct.madv_ns_per_pmd $((dns / COLLAPSE_ROUNDS))"
+	echo "RESULT collapse.direct.madv_cpu_ns_per_pmd $((dcpu / COLLAPSE_ROUNDS))"
+	$B copy | sed 's/^/RESULT collapse.floor./'
+}
+want collapse && collapse_cost
 
 # --- 4. anti-thrash: ranges split every 150 ms -------------------------------
-for c in khugepaged xhp-backoff-off xhp-backoff-on; do
+want thrash && for c in khugepaged xhp-backoff-off xhp-backoff-on; do
 	prepare $c
 	c0=0
 	[ $c = khugepaged ] && c0=$(collapsed khugepaged)
@@ -193,4 +266,40 @@ for c in khugepaged xhp-backoff-off xhp-backoff-on; do
 	echo "RESULT thrash.$c.splits $(( $(awk '$1 == "thp_split_pmd" { print $2 }' /proc/vmstat) - split0 ))"
 	stop
 done
+# --- 5. module lifetime: insmod and rmmod latency under churn -------------
+# CYCLES unloads and loads (the finit_module and delete_module calls
+# themselves, timed by xhp_modcycle) while xhp_churn's 4 workers map,
+# fault, fork, split and exit, at nice 19 as in the module's own reload
+# test. Nearest-rank percentiles over the cycles.
+if want lifetime; then
+	xhp_unload_quiet
+	echo never >$T/enabled
+	insmod "$XHP_KO" enabled=madvise pages_to_scan=$PAGES scan_sleep_millisecs=$SLEEP
+	nice -n 19 $BIN/xhp_churn 4 $((CYCLES * 20 + 300)) >$W/churn.out 2>&1 &
+	churn=$!
+	sleep 2
+	$BIN/xhp_modcycle "$XHP_KO" $CYCLES 200 enabled=madvise pages_to_scan=$PAGES \
+		scan_sleep_millisecs=$SLEEP >$W/modcycle.out 2>&1
+	echo "RESULT lifetime.cycles_ok $?"
+	kill -TERM $churn 2>/dev/null
+	wait $churn
+	echo "RESULT lifetime.churn_rc $?"
+	stop
+	echo "RESULT lifetime.cycles $(grep -c '^cycle ' $W/modcycle.out)"
+	sed -n 's/^cycle \([0-9]*\) rmmod_ms \([0-9]*\) insmod_ms \([0-9]*\)$/CYCLE \1 \2 \3/p' $W/modcycle.out
+	for op in rmmod insmod; do
+		awk -v op="${op}_ms" '$1 == "cycle" { for (i = 3; i < NF; i++) if ($i == op) print $(i + 1) }' \
+			$W/modcycle.out | sort -n | awk -v op=$op '
+			{ v[NR] = $1 }
+			END {
+				if (!NR) exit
+				split("50 90 99", ps)
+				for (k = 1; k <= 3; k++) {
+					r = int((ps[k] * NR + 99) / 100)
+					printf "RESULT lifetime.%s_ms.p%s %d\n", op, ps[k], v[r]
+				}
+				printf "RESULT lifetime.%s_ms.worst %d\n", op, v[NR]
+			}'
+	done
+fi
 echo "RESULT done 1"

@@ -3,10 +3,12 @@
 # make bench: every comparison in one VM boot (scripts/bench-guest.sh),
 # then a table of ratios on stdout and plots in build/bench/. Under TCG
 # only ratios between contenders of the same boot mean anything.
-# Usage: scripts/bench.sh [--smoke]
+# Usage: scripts/bench.sh [--smoke] [SECTION...] (sections: bench-guest.sh;
+# a row whose figures were not measured reads n/a, null in results.json)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-mode=${1:-}
+mode=
+[ "${1:-}" = --smoke ] && { mode=--smoke; shift; }
 # The smoke run writes apart, so it never overwrites a full run's figures.
 # XHP_BENCH_OUT and XHP_VM_RUN (a stand-in VM runner) serve the harness
 # self-tests.
@@ -17,7 +19,7 @@ raw=$out/raw.txt
 # vm-run's verdict counts: a kernel warning (125), a hang, a lost status or
 # a failing guest script fails the bench, after the table is printed.
 set +e
-"$vm_run" --mem 4G --timeout 3600 -- scripts/bench-guest.sh $mode | tee "$raw" |
+"$vm_run" --mem 4G --timeout 3600 -- scripts/bench-guest.sh $mode "$@" | tee "$raw" |
 	grep -E '^RESULT'
 vm_rc=${PIPESTATUS[0]}
 set -e
@@ -25,37 +27,113 @@ grep -q '^RESULT done 1' "$raw" || { echo "bench: the guest run did not complete
 
 r() { awk -v k="$1" '$1 == "RESULT" && $2 == k { print $3 }' "$raw"; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b + 0 == 0) print "n/a"; else printf "%.2f", a / b }'; }
+# per_gib MS PASSES MB: CPU ms per GiB scanned (passes x the workload's size).
+per_gib() { awk -v c="$1" -v p="$2" -v m="$3" 'BEGIN { if (c != "" && p > 0) printf "%.1f", c / (p * m / 1024); }'; }
 
+# Every row goes to the screen and to $tsv (name, value, goal), from which
+# results.json is written: the names are a contract (benchmarks.rst).
+tsv=$out/results.tsv
+: >"$tsv"
 echo
 echo "== xhugepaged benchmarks (one VM boot, TCG: ratios only) =="
-printf '%-58s %10s %10s %8s\n' "measure" "xhugepaged" "reference" "ratio"
-row() { printf '%-58s %10s %10s %8s\n' "$1" "$2" "$3" "$(ratio "$2" "$3")"; }
+printf '%-58s %10s %10s %8s %9s %s\n' "measure" "xhugepaged" "reference" "ratio" "goal" "met"
+# met VALUE GOAL: yes/no/- (no goal); a missing value never meets a goal.
+met() { awk -v v="$1" -v g="$2" 'BEGIN {
+	if (g == "") { print "-"; exit }
+	split(g, o, " ")
+	if (v == "n/a" || v == "") { print "no"; exit }
+	if (o[1] == "<=") ok = v + 0 <= o[2] + 0
+	else if (o[1] == "<") ok = v + 0 < o[2] + 0
+	else if (o[1] == ">=") ok = v + 0 >= o[2] + 0
+	else ok = v + 0 > o[2] + 0
+	print ok ? "yes" : "no" }'; }
+# row NAME LABEL XHP REF [GOAL]: a ratio XHP / REF.
+row() {
+	local v
+	v=$(ratio "$3" "$4")
+	printf '%-58s %10s %10s %8s %9s %s\n' "$2" "$3" "$4" "$v" "${5:--}" "$(met "$v" "${5:-}")"
+	printf '%s\t%s\t%s\n' "$1" "$v" "${5:-}" >>"$tsv"
+}
+# fig NAME LABEL VALUE [GOAL]: a figure of xhugepaged's own, no reference.
+fig() {
+	local v=${3:-n/a}
+	printf '%-58s %10s %10s %8s %9s %s\n' "$2" "$v" "" "" "${4:--}" "$(met "$v" "${4:-}")"
+	printf '%s\t%s\t%s\n' "$1" "$v" "${4:-}" >>"$tsv"
+}
 
-row "hot set 90% huge, s: xhp hot vs khugepaged" "$(r hot90.xhp-hot)" "$(r hot90.khugepaged)"
-row "hot set 90% huge, s: xhp fifo vs khugepaged" "$(r hot90.xhp-fifo)" "$(r hot90.khugepaged)"
-row "hot set 90% huge, s: xhp hot+backoff vs khugepaged" "$(r hot90.xhp-hot-backoff)" "$(r hot90.khugepaged)"
-row "all memory 90% huge, s: xhp hot vs khugepaged" "$(r all90.xhp-hot)" "$(r all90.khugepaged)"
+row hot90_hot_vs_khugepaged "hot set 90% huge, s: xhp hot vs khugepaged" \
+	"$(r hot90.xhp-hot)" "$(r hot90.khugepaged)" "<= 0.1"
+row hot90_fifo_vs_khugepaged "hot set 90% huge, s: xhp fifo vs khugepaged" \
+	"$(r hot90.xhp-fifo)" "$(r hot90.khugepaged)" "<= 1.05"
+row hot90_hot_backoff_vs_khugepaged "hot set 90% huge, s: xhp hot+backoff vs khugepaged" \
+	"$(r hot90.xhp-hot-backoff)" "$(r hot90.khugepaged)" "<= 0.1"
+row all90_hot_vs_khugepaged "all memory 90% huge, s: xhp hot vs khugepaged" \
+	"$(r all90.xhp-hot)" "$(r all90.khugepaged)" "<= 1.0"
 for key in $(awk '$1 == "RESULT" && $2 ~ /^scan\.khugepaged\..*\.cpu_ms$/ { print $2 }' "$raw"); do
 	cfg=${key#scan.khugepaged.}
 	cfg=${cfg%.cpu_ms}
 	mb=${cfg##*.m}
-	k_ms=$(r "scan.khugepaged.$cfg.cpu_ms") k_p=$(r "scan.khugepaged.$cfg.passes")
-	x_ms=$(r "scan.xhp-fifo.$cfg.cpu_ms") x_p=$(r "scan.xhp-fifo.$cfg.passes")
-	# CPU ms per GiB scanned: passes x the workload's size.
-	k_g=$(awk -v c="$k_ms" -v p="$k_p" -v m="$mb" 'BEGIN { if (p > 0) printf "%.1f", c / (p * m / 1024); }')
-	x_g=$(awk -v c="$x_ms" -v p="$x_p" -v m="$mb" 'BEGIN { if (p > 0) printf "%.1f", c / (p * m / 1024); }')
-	row "scan CPU ms/GiB ${cfg/./ procs, } MiB: xhp vs khugepaged" "$x_g" "$k_g"
+	k_g=$(per_gib "$(r "scan.khugepaged.$cfg.cpu_ms")" "$(r "scan.khugepaged.$cfg.passes")" "$mb")
+	x_g=$(per_gib "$(r "scan.xhp-fifo.$cfg.cpu_ms")" "$(r "scan.xhp-fifo.$cfg.passes")" "$mb")
+	row "scan_cpu_per_gib_${cfg/./_}" "scan CPU ms/GiB ${cfg/./ procs, } MiB: xhp vs khugepaged" \
+		"$x_g" "$k_g" "<= 1.0"
 	procs=${cfg%%.*}
 	echo "$mb ${procs#p} $x_g $k_g" >>"$out/scan-cost.dat.tmp"
 done
+# Scan cost beside idle processes: each scanner against itself without them,
+# then xhugepaged against khugepaged with them.
+ip=$(r idle.procs) imb=$(r idle.mb)
+idle_g() { per_gib "$(r "idle.$1.$2.cpu_ms")" "$(r "idle.$1.$2.passes")" "$imb"; }
+row scan_idle_xhp_with_vs_without "scan CPU/GiB, xhp: ${ip:-?} idle procs beside vs none" \
+	"$(idle_g xhp-fifo "i$ip")" "$(idle_g xhp-fifo i0)" "<= 1.05"
+row scan_idle_khugepaged_with_vs_without "scan CPU/GiB, khugepaged: ${ip:-?} idle procs vs none" \
+	"$(idle_g khugepaged "i$ip")" "$(idle_g khugepaged i0)"
+row scan_idle_xhp_vs_khugepaged "scan CPU/GiB, ${ip:-?} idle procs beside: xhp vs khugepaged" \
+	"$(idle_g xhp-fifo "i$ip")" "$(idle_g khugepaged "i$ip")" "<= 1.0"
 x_ns=$(awk -v t="$(r collapse.xhp.madvise_collapse_ns)" -v n="$(r collapse.xhp.pmds)" 'BEGIN { if (n > 0) printf "%.0f", t / n }')
-row "collapse ns/PMD: xhp vs direct MADV_COLLAPSE" "$x_ns" "$(r collapse.direct.madv_ns_per_pmd)"
-row "collapse ns/PMD: xhp vs copy floor (alloc+fault+2MiB copy)" "$x_ns" "$(r collapse.floor.copy_ns_per_pmd)"
+row collapse_wall_vs_madv_collapse "collapse ns/PMD: xhp vs direct MADV_COLLAPSE" \
+	"$x_ns" "$(r collapse.direct.madv_ns_per_pmd)" "<= 1.05"
+row collapse_wall_vs_copy_floor "collapse ns/PMD: xhp vs copy floor (alloc+fault+2MiB copy)" \
+	"$x_ns" "$(r collapse.floor.copy_ns_per_pmd)"
 x_cpu=$(awk -v t="$(r collapse.xhp.thread_cpu_ms)" -v n="$(r collapse.xhp.pmds)" 'BEGIN { if (n > 0) printf "%.0f", t * 1e6 / n }')
-row "collapse CPU ns/PMD: xhp thread vs MADV_COLLAPSE caller" "$x_cpu" "$(r collapse.direct.madv_cpu_ns_per_pmd)"
-row "thrash: wasted collapses, xhp backoff on vs khugepaged" "$(r thrash.xhp-backoff-on.collapses)" "$(r thrash.khugepaged.collapses)"
-row "thrash: wasted collapses, xhp backoff off vs khugepaged" "$(r thrash.xhp-backoff-off.collapses)" "$(r thrash.khugepaged.collapses)"
-echo "(ratio < 1 is better for xhugepaged in every row)"
+row collapse_cpu_vs_madv_collapse "collapse CPU ns/PMD: xhp thread vs MADV_COLLAPSE caller" \
+	"$x_cpu" "$(r collapse.direct.madv_cpu_ns_per_pmd)" "<= 1.05"
+row thrash_backoff_on_vs_khugepaged "thrash: wasted collapses, xhp backoff on vs khugepaged" \
+	"$(r thrash.xhp-backoff-on.collapses)" "$(r thrash.khugepaged.collapses)" "<= 0.2"
+row thrash_backoff_off_vs_khugepaged "thrash: wasted collapses, xhp backoff off vs khugepaged" \
+	"$(r thrash.xhp-backoff-off.collapses)" "$(r thrash.khugepaged.collapses)"
+cyc=$(r lifetime.cycles)
+for op in rmmod insmod; do
+	for p in p50 p90 p99 worst; do
+		goal=
+		[ $op$p = rmmodp99 ] && goal="< 1000"
+		fig "${op}_ms_$p" "$op ms under churn, $p of ${cyc:-?} cycles" \
+			"$(r "lifetime.${op}_ms.$p")" "$goal"
+	done
+done
+echo "(ratio < 1 is better for xhugepaged in every ratio row; met: goal met, - no goal)"
+python3 - "$tsv" "$out/results.json" <<'PY'
+import json, sys
+rows = {}
+for line in open(sys.argv[1]):
+    name, value, goal = line.rstrip("\n").split("\t")
+    try:
+        v = float(value)
+    except ValueError:
+        v = None
+    g = goal or None
+    met = None
+    if g is not None:
+        op, bound = g.split()
+        bound = float(bound)
+        met = v is not None and {"<=": v <= bound, "<": v < bound,
+                                 ">=": v >= bound, ">": v > bound}[op]
+    rows[name] = {"value": v, "goal": g, "met": met}
+with open(sys.argv[2], "w") as f:
+    json.dump(rows, f, indent=1)
+    f.write("\n")
+PY
+echo "results: $out/results.json"
 if [ "$vm_rc" -ne 0 ]; then
 	echo "bench: the VM run failed: vm-run exit $vm_rc (its \"vm-run:\" lines above say why); no plots" >&2
 	exit 1
@@ -67,8 +145,15 @@ for c in khugepaged xhp-fifo xhp-hot xhp-hot-backoff; do
 done
 sort -n "$out/scan-cost.dat.tmp" 2>/dev/null >"$out/scan-cost.dat" || true
 rm -f "$out/scan-cost.dat.tmp"
+# Module lifetime: each op's latencies sorted, against the fraction of cycles.
+for op in rmmod insmod; do
+	col=3
+	[ $op = insmod ] && col=4
+	awk -v c=$col '$1 == "CYCLE" { print $c }' "$raw" | sort -n |
+		awk '{ v[NR] = $1 } END { for (i = 1; i <= NR; i++) print v[i], i / NR }' >"$out/lifetime-$op.dat"
+done
 if command -v gnuplot >/dev/null; then
-	gnuplot <<GP
+	gnuplot <<GP && plotted=1 || echo "bench: gnuplot failed (a section not run leaves its plot empty)" >&2
 set terminal pngcairo size 900,500
 set output "$out/hot-set.png"
 set title "Fraction of the hot set PMD-mapped over time (same VM boot)"
@@ -90,8 +175,17 @@ plot "$out/scan-cost.dat" using 1:(\$2 == 8 ? \$3 : 1/0) with linespoints lw 2 l
      "$out/scan-cost.dat" using 1:(\$2 == 8 ? \$4 : 1/0) with linespoints lw 2 lc 2 title "khugepaged, 8 procs", \
      "$out/scan-cost.dat" using 1:(\$2 != 8 ? \$3 : 1/0):(sprintf("%d procs", \$2)) with labels point pt 7 lc 1 offset 5,0 notitle, \
      "$out/scan-cost.dat" using 1:(\$2 != 8 ? \$4 : 1/0):(sprintf("%d procs", \$2)) with labels point pt 7 lc 2 offset 5,0 notitle
+set output "$out/lifetime.png"
+set title "Module load/unload latency under churn (same VM boot)"
+set xlabel "ms in finit_module / delete_module"
+set ylabel "fraction of cycles"
+set yrange [0:1.05]
+set xrange [0:*]
+set key bottom right
+plot "$out/lifetime-rmmod.dat" using 1:2 with steps lw 2 title "rmmod (delete_module)", \
+     "$out/lifetime-insmod.dat" using 1:2 with steps lw 2 title "insmod (finit_module)"
 GP
-	echo "plots: $out/hot-set.png $out/scan-cost.png"
+	[ -z "${plotted:-}" ] || echo "plots: $out/hot-set.png $out/scan-cost.png $out/lifetime.png"
 else
 	echo "bench: gnuplot missing (make deps installs it); no plots" >&2
 fi

@@ -163,14 +163,17 @@ echo "# verdict on the runs themselves"
 		collapse.xhp.madvise_collapse_ns collapse.direct.madv_ns_per_pmd \
 		collapse.floor.copy_ns_per_pmd collapse.xhp.thread_cpu_ms \
 		collapse.direct.madv_cpu_ns_per_pmd thrash.khugepaged.collapses \
-		thrash.xhp-backoff-on.collapses done; do
+		thrash.xhp-backoff-on.collapses idle.xhp-fifo.i20.passes \
+		idle.khugepaged.i20.cpu_ms lifetime.rmmod_ms.p99 done; do
 		grep -qE "^RESULT $key [0-9.]+$" build/bench-smoke/raw.txt 2>/dev/null ||
 			missing="$missing $key"
 	done
+	python3 -c 'import json, sys; json.load(open(sys.argv[1]))["rmmod_ms_p99"]["met"]' \
+		build/bench-smoke/results.json 2>/dev/null || missing="$missing results.json"
 	if [ -z "$missing" ] && grep -q '^thrash: wasted' "$logdir/bench-smoke.log"; then
-		result "ok bench smoke: every comparison produced its figures and the table"
+		result "ok bench smoke: every comparison produced its figures, the table and results.json"
 	else
-		result "not ok bench smoke: every comparison produced its figures and the table # missing:${missing:- the table} (see $logdir/bench-smoke.log)"
+		result "not ok bench smoke: every comparison produced its figures, the table and results.json # missing:${missing:- the table} (see $logdir/bench-smoke.log)"
 	fi
 } | tee "$logdir/verdict.ktap"
 grep -E '^vm-run: |^bench: ' "$logdir/bench-smoke.log" | sed 's/^/# bench smoke: /'

@@ -10,6 +10,10 @@
  *   thpbench hold PROCS TOTAL_MB DENSITY_PCT
  *	PROCS processes share TOTAL_MB of advised memory with DENSITY_PCT of
  *	each PMD range's pages faulted; prints "ready" and waits for stdin EOF.
+ *   thpbench idle PROCS
+ *	PROCS idle processes, each with 4 MiB of faulted anonymous memory that
+ *	is never advised (so enabled=madvise allows it no THP), beside a
+ *	workload; prints "ready" and waits for stdin EOF.
  *   thpbench madvcollapse MB
  *	faults MB of small pages and MADV_COLLAPSEs them one PMD at a time;
  *	prints "madv_ns_per_pmd N" (wall time in the syscall per PMD) and
@@ -201,6 +205,33 @@ static int hold(int procs, long total_mb, int pct)
 	return 0;
 }
 
+static int idle(int procs)
+{
+	pid_t *kids = calloc(procs, sizeof(*kids));
+	int i;
+
+	for (i = 0; i < procs; i++) {
+		kids[i] = fork();
+		if (kids[i] == 0) {
+			char *p = map_aligned(2 * PMD_SZ);
+
+			fault(p, 2 * PMD_SZ, 100);
+			pause();
+			_exit(0);
+		}
+	}
+	sleep(1);
+	printf("ready\n");
+	fflush(stdout);
+	while (getchar() != EOF)
+		;
+	for (i = 0; i < procs; i++)
+		kill(kids[i], SIGTERM);
+	while (wait(NULL) > 0)
+		;
+	return 0;
+}
+
 static int madvcollapse(long mb)
 {
 	char *p = map_aligned(mb * MB);
@@ -276,6 +307,8 @@ int main(int argc, char **argv)
 			      atoi(argv[5]));
 	if (argc >= 5 && !strcmp(argv[1], "hold"))
 		return hold(atoi(argv[2]), atol(argv[3]), atoi(argv[4]));
+	if (argc >= 3 && !strcmp(argv[1], "idle"))
+		return idle(atoi(argv[2]));
 	if (argc >= 3 && !strcmp(argv[1], "madvcollapse"))
 		return madvcollapse(atol(argv[2]));
 	if (argc >= 2 && !strcmp(argv[1], "copy"))

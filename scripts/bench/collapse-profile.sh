@@ -1,0 +1,86 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Where a collapse's time goes, xhugepaged's scanner thread against a
+# process calling MADV_COLLAPSE itself: bpftrace times each part of the
+# engine and of the scanner's own work, per caller and nice level (comm
+# xhugepaged or thpbench, static priority 120 + nice), and how much of the
+# time inside madvise_collapse() the caller spent off the CPU, preempted
+# (runnable) or blocked. The scanner collapses MB of one process twice,
+# at its own MAX_NICE and reniced to 0; then the process collapses the
+# same layout itself, one PMD per call. Runs in the VM:
+#   XHP_ACCEL=tcg scripts/vm-run.sh --mem 4G -- scripts/bench/collapse-profile.sh [MB]
+# Times are ns: count, average and total per call.
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+. selftests/lib.sh
+B=scripts/bench/thpbench
+MB=${1:-128}
+W=build/bench-guest
+mkdir -p $W
+xhp_unload_quiet
+echo never >$T/enabled
+
+# TCG translates the collapse path the first time it runs: warm it up.
+$B madvcollapse 16 >/dev/null
+# Loaded idle (enabled=never) so that bpftrace finds its functions; each
+# round's write of madvise queues that round's workload.
+insmod "$XHP_KO" enabled=never pages_to_scan=4096 scan_sleep_millisecs=200 max_ptes_none=511
+
+fns=${XHP_PROFILE_FNS:-"madvise_collapse lru_add_drain_all hpage_collapse_scan_pmd
+collapse_huge_page alloc_charge_folio __alloc_pages_noprof __mem_cgroup_charge
+__collapse_huge_page_isolate __collapse_huge_page_copy copy_mc_enhanced_fast_string
+flush_tlb_mm_range pmdp_collapse_flush xhp_judge_pmd xhp_collapse_batch"}
+prog='BEGIN { @pid = 0; }'
+for f in $fns; do
+	grep -qE "[[:space:]]$f([[:space:]]|\$)" /proc/kallsyms ||
+		{ echo "# $f: not in kallsyms (inlined), not timed"; continue; }
+	prog+="
+kprobe:$f /comm == \"xhugepaged\" || comm == \"thpbench\"/ { @s_$f[tid] = nsecs; }
+kretprobe:$f /@s_$f[tid]/ { @ns[comm, curtask->static_prio, \"$f\"] = stats(nsecs - @s_$f[tid]); delete(@s_$f[tid]); }"
+done
+# Off-CPU time inside madvise_collapse(): state 0 = preempted, else blocked.
+prog+='
+tracepoint:sched:sched_switch /@s_madvise_collapse[args->prev_pid]/ {
+	@off[args->prev_pid] = nsecs; @offstate[args->prev_pid] = args->prev_state;
+	@offprio[args->prev_pid] = curtask->static_prio; }
+tracepoint:sched:sched_switch /@off[args->next_pid]/ {
+	@mc_off_ns[args->next_comm, @offprio[args->next_pid], @offstate[args->next_pid] == 0 ? "preempted" : "blocked"] =
+		stats(nsecs - @off[args->next_pid]);
+	delete(@off[args->next_pid]); delete(@offstate[args->next_pid]); delete(@offprio[args->next_pid]); }'
+echo "$prog" >$W/collapse-profile.bt
+bpftrace $W/collapse-profile.bt >$W/profile.out 2>&1 &
+bt=$!
+wait_for "grep -q Attaching $W/profile.out" 600
+sleep 3
+
+# round NICE: the scanner collapses MB held by one process.
+round() {
+	local pid n0 c0 t0 t1 n waited=0
+	pid=$(pgrep -x xhugepaged)
+	[ "$1" = max ] || renice -n "$1" -p "$pid" >/dev/null
+	rm -f $W/go
+	{ while [ ! -e $W/go ]; do sleep 0.2; done; } | $B hold 1 "$MB" 100 >$W/hold.out 2>&1 &
+	wl=$!
+	wait_for "grep -q ready $W/hold.out" 1200
+	n0=$(cat $XK/pages_collapsed)
+	c0=$(awk '{ print $14 + $15 }' /proc/$pid/stat)
+	t0=$(date +%s%N)
+	echo madvise >$X/enabled
+	while read -r n <$XK/pages_collapsed && [ $((n - n0)) -lt $((MB / 2)) ] && [ $waited -lt 600 ]; do
+		sleep 1
+		waited=$((waited + 1))
+	done
+	t1=$(date +%s%N)
+	echo never >$X/enabled
+	echo "scanner nice $1: $((n - n0)) PMDs, $(( (t1 - t0) / 1000000 )) ms wall (1 s polls), thread CPU $(( ($(awk '{ print $14 + $15 }' /proc/$pid/stat) - c0) * 10 )) ms"
+	touch $W/go
+	wait $wl 2>/dev/null
+}
+round max
+round 0
+# The same engine called directly, one PMD per call.
+$B madvcollapse "$MB"
+kill -INT $bt
+wait $bt
+cat $W/profile.out
+rmmod xhugepaged
