@@ -293,8 +293,13 @@ static void set_policy(const struct policy *pol)
 	if (have_sizes)
 		write_or_die(XHP_DIR PMD_SIZE_DIR "/shmem_enabled",
 			     pol->pmd_shmem ? pol->pmd_shmem : "inherit");
-	write_or_die(XHP_DIR "/enabled", pol->enabled ? pol->enabled : "never");
+	/*
+	 * shmem first: writing enabled wakes the scanner and re-walks the
+	 * queue, which must not find the previous shmem policy still in
+	 * force (a tmpfs huge= mount governs under "never").
+	 */
 	write_or_die(XHP_DIR "/shmem_enabled", pol->shmem);
+	write_or_die(XHP_DIR "/enabled", pol->enabled ? pol->enabled : "never");
 }
 
 static void policy_off(void)
