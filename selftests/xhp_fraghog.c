@@ -14,6 +14,7 @@
  * and exits at EOF. Usage: xhp_fraghog TARGET_MB
  */
 #define _GNU_SOURCE
+#include <sched.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -69,7 +70,7 @@ int main(int argc, char **argv)
 	static char *chunks[MAX_CHUNKS];
 	size_t off, page = sysconf(_SC_PAGESIZE), len, thp_len;
 	char cmd[64], *raw, *target, *thp;
-	int n = 0, i, fallbacks = 0;
+	int n = 0, i, fallbacks = 0, cpu, ncpus = sysconf(_SC_NPROCESSORS_ONLN);
 
 	if (argc != 2) {
 		fprintf(stderr, "usage: %s TARGET_MB\n", argv[0]);
@@ -123,12 +124,29 @@ int main(int argc, char **argv)
 		perror("thp mmap/madvise");
 		return 1;
 	}
-	for (off = 0; off + PMD_SZ <= thp_len && fallbacks < 8; off += PMD_SZ) {
-		long before = vmstat("thp_fault_fallback");
+	/*
+	 * On every CPU in turn: a freed huge page may wait in another CPU's
+	 * per-cpu list (high-order pcp caching), where only an allocation
+	 * on that CPU finds it.
+	 */
+	off = 0;
+	for (cpu = 0; cpu < ncpus; cpu++) {
+		cpu_set_t set;
 
-		thp[off] = 1;
-		fallbacks = vmstat("thp_fault_fallback") > before ?
-			    fallbacks + 1 : 0;
+		CPU_ZERO(&set);
+		CPU_SET(cpu, &set);
+		if (sched_setaffinity(0, sizeof(set), &set))
+			continue;
+		for (fallbacks = 0; off + PMD_SZ <= thp_len && fallbacks < 8;
+		     off += PMD_SZ) {
+			long before = vmstat("thp_fault_fallback");
+
+			thp[off] = 1;
+			fallbacks = vmstat("thp_fault_fallback") > before ?
+				    fallbacks + 1 : 0;
+		}
+		if (fallbacks < 8)
+			break;
 	}
 	if (fallbacks < 8) {
 		printf("cannot fragment: THP faults still succeed, MemFree %ld kB\n",
