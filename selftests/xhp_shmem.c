@@ -244,35 +244,9 @@ static bool intact(struct area *a, size_t from, size_t to, int seed,
 	return ok;
 }
 
-/* A field of the smaps entry of the VMA holding @addr, in kB; -1 if none. */
-static long smaps_kb(const void *addr, const char *field)
-{
-	unsigned long start, end, target = (uintptr_t)addr;
-	size_t flen = strlen(field);
-	char line[512];
-	bool in = false;
-	long kb = -1;
-	FILE *f = fopen("/proc/self/smaps", "r");
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "%lx-%lx ", &start, &end) == 2 &&
-		    strchr(line, '-') < strchr(line, ' ')) {
-			in = target >= start && target < end;
-			continue;
-		}
-		if (in && !strncmp(line, field, flen) &&
-		    sscanf(line + flen, " %ld kB", &kb) == 1)
-			break;
-	}
-	fclose(f);
-	return kb;
-}
-
 static long pmd_mapped_kb(struct area *a)
 {
-	return smaps_kb(a->p, "ShmemPmdMapped:");
+	return xhp_vma_smaps_kb(a->p, "ShmemPmdMapped:");
 }
 
 static bool area_huge(struct area *a)
@@ -479,13 +453,13 @@ static bool page_out(struct area *a, size_t from, size_t to)
 	for (tries = 0; tries < 5; tries++) {
 		madvise(a->p + from * page_sz, (to - from) * page_sz,
 			MADV_PAGEOUT);
-		if (smaps_kb(a->p, "Swap:") >= want)
+		if (xhp_vma_smaps_kb(a->p, "Swap:") >= want)
 			break;
 		usleep(100000);
 	}
-	if (smaps_kb(a->p, "Swap:") != want) {
+	if (xhp_vma_smaps_kb(a->p, "Swap:") != want) {
 		ksft_print_msg("Swap: %ld kB, want %ld kB\n",
-			       smaps_kb(a->p, "Swap:"), want);
+			       xhp_vma_smaps_kb(a->p, "Swap:"), want);
 		return false;
 	}
 	return true;
@@ -515,11 +489,11 @@ static void collapse_max_ptes_swap(void)
 	verdict("shmem_collapse_max_ptes_swap_exceeded", ok, c0, 0, ms);
 
 	/* Read them all back in, then swap out exactly max_ptes_swap. */
-	ok = intact(&a, 0, NR_PTES, 9, 0) && smaps_kb(a.p, "Swap:") == 0;
+	ok = intact(&a, 0, NR_PTES, 9, 0) && xhp_vma_smaps_kb(a.p, "Swap:") == 0;
 	ok = ok && page_out(&a, 0, max_swap);
 	c0 = knob("pages_collapsed");
 	huge = run_scanner(&a, &advise, true, &ms);
-	ok = ok && huge && smaps_kb(a.p, "Swap:") == 0 &&
+	ok = ok && huge && xhp_vma_smaps_kb(a.p, "Swap:") == 0 &&
 	     intact(&a, 0, NR_PTES, 9, 0);
 	verdict("shmem_collapse_max_ptes_swap", ok, c0, 1, ms);
 	area_free(&a);
@@ -551,10 +525,10 @@ static void collapse_full_of_compound(void)
 	ok = ok && intact(&a, 0, NR_PTES, 13, 0);
 	mprotect(a.p, page_sz, PROT_READ | PROT_WRITE);
 	ok = ok && pmd_mapped_kb(&a) == 0 &&
-	     smaps_kb(a.p, "Rss:") == (long)(PMD_SZ >> 10);
+	     xhp_vma_smaps_kb(a.p, "Rss:") == (long)(PMD_SZ >> 10);
 	if (!ok)
 		ksft_print_msg("no PTE-mapped huge folio: ShmemPmdMapped %ld kB, Rss %ld kB\n",
-			       pmd_mapped_kb(&a), smaps_kb(a.p, "Rss:"));
+			       pmd_mapped_kb(&a), xhp_vma_smaps_kb(a.p, "Rss:"));
 	madvise(a.p, PMD_SZ, MADV_HUGEPAGE);
 	c0 = knob("pages_collapsed");
 	huge = run_scanner(&a, &advise, true, &ms);

@@ -66,10 +66,11 @@ static inline int xhp_write_num(const char *path, unsigned long v)
 	return xhp_write_str(path, buf);
 }
 
-/* AnonHugePages of the VMA holding @addr, in kB; -1 if not found. */
-static inline long xhp_vma_anon_huge_kb(const void *addr)
+/* A field ("Rss:", "Swap:", ...) of the VMA holding @addr, in kB; -1 if none. */
+static inline long xhp_vma_smaps_kb(const void *addr, const char *field)
 {
 	unsigned long start, end, target = (uintptr_t)addr;
+	size_t flen = strlen(field);
 	char line[512];
 	bool in = false;
 	long kb = -1;
@@ -83,11 +84,18 @@ static inline long xhp_vma_anon_huge_kb(const void *addr)
 			in = target >= start && target < end;
 			continue;
 		}
-		if (in && sscanf(line, "AnonHugePages: %ld kB", &kb) == 1)
+		if (in && !strncmp(line, field, flen) &&
+		    sscanf(line + flen, " %ld kB", &kb) == 1)
 			break;
 	}
 	fclose(f);
 	return kb;
+}
+
+/* AnonHugePages of the VMA holding @addr, in kB; -1 if not found. */
+static inline long xhp_vma_anon_huge_kb(const void *addr)
+{
+	return xhp_vma_smaps_kb(addr, "AnonHugePages:");
 }
 
 #endif
