@@ -199,6 +199,17 @@ static void test_madvise_collapse(void)
 	drop_thp(&t);
 }
 
+/* Write back the bracketed choice of a "a [b] c" file read earlier. */
+static void restore_choice(const char *path, char *saved)
+{
+	char *b = strchr(saved, '['), *e = b ? strchr(b, ']') : NULL;
+
+	if (e) {
+		*e = '\0';
+		xhp_write_str(path, b + 1);
+	}
+}
+
 /*
  * A memfd range of small pages at a PMD-aligned address, file offset 0, in
  * a mapping with room around it. The kernel's own shmem policy is set to
@@ -213,9 +224,10 @@ struct shm_range {
 static bool make_shm_range(struct shm_range *r)
 {
 	const char *native = "/sys/kernel/mm/transparent_hugepage/shmem_enabled";
-	char saved[128], *b, *e;
+	char saved[128];
 	bool ok;
 
+	r->fd = -1;
 	r->map = mmap(NULL, 3 * PMD_SIZE_, PROT_NONE,
 		      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (r->map == MAP_FAILED)
@@ -231,12 +243,7 @@ static bool make_shm_range(struct shm_range *r)
 		return false;
 	xhp_write_str(native, "never");
 	memset(r->huge, 0x6b, PMD_SIZE_);
-	b = strchr(saved, '[');
-	e = b ? strchr(b, ']') : NULL;
-	if (e) {
-		*e = '\0';
-		xhp_write_str(native, b + 1);
-	}
+	restore_choice(native, saved);
 	ok = xhp_vma_smaps_kb(r->huge, "ShmemPmdMapped:") == 0;
 	if (!ok)
 		ksft_print_msg("memfd range PMD-mapped on fault\n");
@@ -245,7 +252,8 @@ static bool make_shm_range(struct shm_range *r)
 
 static void drop_shm_range(struct shm_range *r)
 {
-	munmap(r->map, 3 * PMD_SIZE_);
+	if (r->map != MAP_FAILED)
+		munmap(r->map, 3 * PMD_SIZE_);
 	if (r->fd >= 0)
 		close(r->fd);
 }
@@ -453,6 +461,56 @@ static void test_khugepaged(void)
 	ksft_test_result(by_khugepaged >= 1, "collapse_khugepaged\n");
 }
 
+/*
+ * Native khugepaged collapsing a memfd range (its enabled=madvise and
+ * shmem_enabled=advise for the case; on 6.12 the anonymous policy must be
+ * on for khugepaged to run at all), with xhugepaged's scanner off.
+ */
+static void test_khugepaged_shmem(void)
+{
+	const char *kd = "/sys/kernel/mm/transparent_hugepage/khugepaged/scan_sleep_millisecs";
+	const char *native_shmem = "/sys/kernel/mm/transparent_hugepage/shmem_enabled";
+	const char *ours = "/sys/kernel/mm/xhugepaged/enabled";
+	char saved_native[128], saved_shmem[128], saved_sleep[32],
+	     saved_ours[128];
+	long long by_khugepaged = 0;
+	struct shm_range r;
+	int i;
+
+	if (xhp_read_str(NATIVE_ENABLED, saved_native, sizeof(saved_native)) ||
+	    xhp_read_str(native_shmem, saved_shmem, sizeof(saved_shmem)) ||
+	    xhp_read_str(kd, saved_sleep, sizeof(saved_sleep)) ||
+	    xhp_read_str(ours, saved_ours, sizeof(saved_ours))) {
+		ksft_test_result_skip("collapse_file_khugepaged: no native knobs\n");
+		return;
+	}
+	if (!make_shm_range(&r)) {
+		ksft_test_result_fail("collapse_file_khugepaged: no memfd range\n");
+		drop_shm_range(&r);
+		return;
+	}
+	xhp_write_str(ours, "never");
+	xhp_write_str(kd, "100");
+	xhp_write_str(NATIVE_ENABLED, "madvise");
+	reset();
+	/* Faulted small above; now the policy allows, and the advice tells it. */
+	xhp_write_str(native_shmem, "advise");
+	madvise(r.huge, PMD_SIZE_, MADV_HUGEPAGE);
+	for (i = 0; i < 200 && by_khugepaged == 0; i++) {
+		usleep(100 * 1000);
+		by_khugepaged = counter("collapse_file", "initiator_khugepaged");
+	}
+	ksft_print_msg("collapse_file_khugepaged: collapse_file/initiator_khugepaged=%lld failed=%lld after %d ms\n",
+		       by_khugepaged, counter("collapse_file", "failed"),
+		       i * 100);
+	restore_choice(NATIVE_ENABLED, saved_native);
+	restore_choice(native_shmem, saved_shmem);
+	restore_choice(ours, saved_ours);
+	xhp_write_str(kd, saved_sleep);
+	drop_shm_range(&r);
+	ksft_test_result(by_khugepaged >= 1, "collapse_file_khugepaged\n");
+}
+
 static void test_enabled_knob(void)
 {
 	char buf[16];
@@ -501,7 +559,7 @@ int main(void)
 		ksft_exit_skip("xhugepaged not loaded or not root\n");
 	if (xhp_write_str(EVENTS "/enabled", "1"))
 		ksft_exit_fail_msg("cannot enable events\n");
-	ksft_set_plan(15);
+	ksft_set_plan(16);
 
 	test_mprotect();
 	test_munmap();
@@ -515,6 +573,7 @@ int main(void)
 	test_huge_fault();
 	test_deferred_split();
 	test_khugepaged();
+	test_khugepaged_shmem();
 	test_enabled_knob();
 
 	ksft_finished();

@@ -775,8 +775,8 @@ static void hot_shmem_goes_first(void)
 	ok = ok && huge && cold_kb < cold_total / 2 &&
 	     intact(&hot, 0, NR_PTES, 35, 0) &&
 	     intact(&cold, 0, 16 * NR_PTES, 36, 0);
-	ksft_print_msg("hot_shmem_goes_first: hot huge after %ld ms with %ld/%ld kB cold huge\n",
-		       now_ms() - t0, cold_kb, cold_total);
+	ksft_print_msg("%s: hot huge after %ld ms with %ld/%ld kB cold huge\n",
+		       __func__, now_ms() - t0, cold_kb, cold_total);
 	verdict("hot_shmem_goes_first", ok, c0, 1, now_ms() - t0);
 	area_free(&cold);
 	area_free(&hot);
