@@ -37,6 +37,8 @@ static const struct xhp_event_desc xhp_event_descs[XHP_NR_EVENTS] = {
 					.by_initiator = true },
 	[XHP_EV_MADVISE_COLLAPSE] = { "madvise_collapse", "failed",
 				      .by_initiator = true },
+	[XHP_EV_COLLAPSE_FILE] = { "collapse_file", "failed",
+				   .by_initiator = true },
 	[XHP_EV_HUGE_FAULT] = { "huge_fault", "fallback" },
 	[XHP_EV_ZAP_PMD] = { "zap_pmd", NULL, .by_cause = true },
 };

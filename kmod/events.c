@@ -160,6 +160,52 @@ int xhp_hook_collapse_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
 	return 0;
 }
 
+/*
+ * collapse_file(mm, addr, file, start, cc) -> SCAN_*: the shmem engine (on
+ * these kernels, without READ_ONLY_THP_FOR_FS, only shmem and tmpfs come
+ * here), one PMD range of the page cache, under khugepaged and
+ * MADV_COLLAPSE alike; counted and traced as collapse_huge_page() is.
+ * Success means the range is one huge folio in the page cache: SCAN_SUCCEED,
+ * or SCAN_PTE_MAPPED_HUGEPAGE, which it returns instead when the caller is
+ * to map the folio by PMD next (MADV_COLLAPSE; on 6.1 also khugepaged when
+ * it could not retract the page table itself) or found one already there.
+ */
+static bool xhp_file_collapsed(int result)
+{
+	return result == XHP_SCAN_SUCCEED ||
+	       result == XHP_SCAN_PTE_MAPPED_HUGEPAGE;
+}
+
+int xhp_hook_collapse_file_entry(struct kretprobe_instance *ri,
+				 struct pt_regs *regs)
+{
+	struct xhp_event_call *c = xhp_call(ri);
+
+	c->mm = (void *)regs->di;
+	c->address = regs->si;
+	c->class = xhp_current_initiator();
+	if (c->class == XHP_BY_KHUGEPAGED)
+		trace_xhp_collapse_begin(c->mm, c->address, 1, "khugepaged");
+	c->t0 = ktime_get_ns();
+	return 0;
+}
+
+int xhp_hook_collapse_file_ret(struct kretprobe_instance *ri,
+			       struct pt_regs *regs)
+{
+	struct xhp_event_call *c = xhp_call(ri);
+	int result = regs_return_value(regs);
+	u64 ns = xhp_elapsed(c);
+
+	xhp_event_hit(XHP_EV_COLLAPSE_FILE, c->class, ns);
+	if (!xhp_file_collapsed(result))
+		xhp_event_add_extra(XHP_EV_COLLAPSE_FILE, 1);	/* failed */
+	if (c->class == XHP_BY_KHUGEPAGED)
+		trace_xhp_collapse_end(c->mm, c->address, 1, "khugepaged", ns,
+				       result, xhp_file_collapsed(result));
+	return 0;
+}
+
 /* PMD ranges wholly inside [start, end), as madvise_collapse() walks them. */
 static unsigned int xhp_pmds_in(unsigned long start, unsigned long end)
 {

@@ -17,6 +17,7 @@ enum xhp_event {
 	XHP_EV_DEFERRED_SPLIT_SCAN,	/* the deferred-split shrinker ran */
 	XHP_EV_COLLAPSE_HUGE_PAGE,	/* the anon collapse engine, one PMD */
 	XHP_EV_MADVISE_COLLAPSE,	/* MADV_COLLAPSE's engine, one range */
+	XHP_EV_COLLAPSE_FILE,		/* the shmem collapse engine, one PMD */
 	XHP_EV_HUGE_FAULT,		/* anon fault tried to map a PMD THP */
 	XHP_EV_ZAP_PMD,			/* a whole PMD mapping was zapped */
 	XHP_NR_EVENTS

@@ -6,8 +6,8 @@
 # values: the kernel's khugepaged (module unloaded), xhugepaged, and direct
 # MADV_COLLAPSE where it applies.
 # Usage: bench-guest.sh [--smoke] [SECTION...]
-# SECTIONs (default: all, in this order): hot scan idle collapse thrash
-# lifetime. Naming some runs only those, for a focused run by hand, e.g.
+# SECTIONs (default: all, in this order): hot scan idle collapse shmem
+# thrash lifetime. Naming some runs only those, for a focused run by hand, e.g.
 #   XHP_ACCEL=tcg scripts/vm-run.sh --mem 4G -- scripts/bench-guest.sh lifetime
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -16,10 +16,10 @@ B=scripts/bench/thpbench
 BIN=build/bench-bin	# xhp_churn, xhp_modcycle (scripts/bench/Makefile)
 smoke=0
 [ "${1:-}" = --smoke ] && { smoke=1; shift; }
-SECTIONS="${*:-hot scan idle collapse thrash lifetime}"
+SECTIONS="${*:-hot scan idle collapse shmem thrash lifetime}"
 for sec in $SECTIONS; do
 	case $sec in
-	hot | scan | idle | collapse | thrash | lifetime) ;;
+	hot | scan | idle | collapse | shmem | thrash | lifetime) ;;
 	*) echo "bench-guest: unknown section '$sec'" >&2; exit 2 ;;
 	esac
 done
@@ -246,6 +246,62 @@ collapse_cost() {
 	$B copy | sed 's/^/RESULT collapse.floor./'
 }
 want collapse && collapse_cost
+
+# --- 3b. shmem collapse cost -------------------------------------------------
+# As 3, on a memfd faulted with small pages (the kernel's own shmem policy
+# never, so faults stay small; the module's shmem_enabled=advise): the
+# scanner's collapse against the process's own MADV_COLLAPSE of the same
+# layout, alternating, after a warm-up of the file collapse path.
+shmem_collapse_cost() {
+	local r n0 c0 e0 c1 e1 n waited xpmds=0 xcpu=0 xns=0 dns=0 dcpu=0 native
+	local tot=$X/events/madvise_collapse/total_ns
+	native=$(sed 's/.*\[\(.*\)\].*/\1/' $T/shmem_enabled)
+	echo never >$T/shmem_enabled
+	$B shmemcollapse 16 >/dev/null
+	for r in $(seq $COLLAPSE_ROUNDS); do
+		prepare xhp-fifo
+		run_workload $W/shmhold $B shmemhold $COLLAPSE_MB
+		# Loaded idle; the write of shmem_enabled queues the workload
+		# (it walks the task list, as enabled's does) and starts the clock.
+		insmod "$XHP_KO" enabled=never shmem_enabled=never \
+			pages_to_scan=$PAGES scan_sleep_millisecs=$SLEEP \
+			max_ptes_none=511 scan_order=fifo
+		n0=$(cat $XK/pages_collapsed)
+		c0=$(thread_ticks xhugepaged)
+		read -r e0 <$tot
+		echo advise >$X/shmem_enabled
+		n=$n0 waited=0
+		while read -r n <$XK/pages_collapsed &&
+			[ $((n - n0)) -lt $((COLLAPSE_MB / 2)) ] && [ $waited -lt 300 ]; do
+			sleep 1
+			waited=$((waited + 1))
+		done
+		echo never >$X/shmem_enabled
+		read -r e1 <$tot
+		c1=$(thread_ticks xhugepaged)
+		xns=$((xns + e1 - e0))
+		xcpu=$((xcpu + c1 - c0))
+		xpmds=$((xpmds + n - n0))
+		end_workload
+		stop
+		$B shmemcollapse $COLLAPSE_MB >$W/shmadv.out
+		# Each round's pair, for the spread between rounds.
+		[ $((n - n0)) -gt 0 ] &&
+			echo "RESULT shmem.r$r.xhp_ns_per_pmd $(((e1 - e0) / (n - n0)))" &&
+			echo "RESULT shmem.r$r.xhp_cpu_ns_per_pmd $(((c1 - c0) * 1000000000 / hz / (n - n0)))"
+		sed -n "s/^madv_\(.*\)_per_pmd /RESULT shmem.r$r.direct_\1_per_pmd /p" $W/shmadv.out
+		dns=$((dns + $(awk '$1 == "madv_ns_per_pmd" { print $2 }' $W/shmadv.out)))
+		dcpu=$((dcpu + $(awk '$1 == "madv_cpu_ns_per_pmd" { print $2 }' $W/shmadv.out)))
+	done
+	echo "$native" >$T/shmem_enabled
+	echo "RESULT shmem.rounds $COLLAPSE_ROUNDS"
+	echo "RESULT shmem.xhp.pmds $xpmds"
+	echo "RESULT shmem.xhp.madvise_collapse_ns $xns"
+	echo "RESULT shmem.xhp.thread_cpu_ms $((xcpu * 1000 / hz))"
+	echo "RESULT shmem.direct.madv_ns_per_pmd $((dns / COLLAPSE_ROUNDS))"
+	echo "RESULT shmem.direct.madv_cpu_ns_per_pmd $((dcpu / COLLAPSE_ROUNDS))"
+}
+want shmem && shmem_collapse_cost
 
 # --- 4. anti-thrash: ranges split every 150 ms -------------------------------
 want thrash && for c in khugepaged xhp-backoff-off xhp-backoff-on; do

@@ -98,6 +98,13 @@ row collapse_wall_vs_copy_floor "collapse ns/PMD: xhp vs copy floor (alloc+fault
 x_cpu=$(awk -v t="$(r collapse.xhp.thread_cpu_ms)" -v n="$(r collapse.xhp.pmds)" 'BEGIN { if (n > 0) printf "%.0f", t * 1e6 / n }')
 row collapse_cpu_vs_madv_collapse "collapse CPU ns/PMD: xhp thread vs MADV_COLLAPSE caller" \
 	"$x_cpu" "$(r collapse.direct.madv_cpu_ns_per_pmd)" "<= 1.05"
+# shmem: the scanner's collapse of a memfd against the process's own.
+s_ns=$(awk -v t="$(r shmem.xhp.madvise_collapse_ns)" -v n="$(r shmem.xhp.pmds)" 'BEGIN { if (n > 0) printf "%.0f", t / n }')
+row shmem_collapse_wall_vs_madv_collapse "shmem collapse ns/PMD: xhp vs direct MADV_COLLAPSE" \
+	"$s_ns" "$(r shmem.direct.madv_ns_per_pmd)" "<= 1.05"
+s_cpu=$(awk -v t="$(r shmem.xhp.thread_cpu_ms)" -v n="$(r shmem.xhp.pmds)" 'BEGIN { if (n > 0) printf "%.0f", t * 1e6 / n }')
+row shmem_collapse_cpu_vs_madv_collapse "shmem collapse CPU ns/PMD: xhp thread vs MADV_COLLAPSE" \
+	"$s_cpu" "$(r shmem.direct.madv_cpu_ns_per_pmd)" "<= 1.05"
 row thrash_backoff_on_vs_khugepaged "thrash: wasted collapses, xhp backoff on vs khugepaged" \
 	"$(r thrash.xhp-backoff-on.collapses)" "$(r thrash.khugepaged.collapses)" "<= 0.2"
 row thrash_backoff_off_vs_khugepaged "thrash: wasted collapses, xhp backoff off vs khugepaged" \

@@ -163,6 +163,8 @@ echo "# verdict on the runs themselves"
 		collapse.xhp.madvise_collapse_ns collapse.direct.madv_ns_per_pmd \
 		collapse.floor.copy_ns_per_pmd collapse.xhp.thread_cpu_ms \
 		collapse.direct.madv_cpu_ns_per_pmd thrash.khugepaged.collapses \
+		shmem.xhp.madvise_collapse_ns shmem.xhp.thread_cpu_ms \
+		shmem.direct.madv_ns_per_pmd shmem.direct.madv_cpu_ns_per_pmd \
 		thrash.xhp-backoff-on.collapses idle.xhp-fifo.i20.passes \
 		idle.khugepaged.i20.cpu_ms lifetime.rmmod_ms.p99 done; do
 		grep -qE "^RESULT $key [0-9.]+$" build/bench-smoke/raw.txt 2>/dev/null ||

@@ -199,6 +199,133 @@ static void test_madvise_collapse(void)
 	drop_thp(&t);
 }
 
+/* Write back the bracketed choice of a "a [b] c" file read earlier. */
+static void restore_choice(const char *path, char *saved)
+{
+	char *b = strchr(saved, '['), *e = b ? strchr(b, ']') : NULL;
+
+	if (e) {
+		*e = '\0';
+		xhp_write_str(path, b + 1);
+	}
+}
+
+/*
+ * A memfd range of small pages at a PMD-aligned address, file offset 0, in
+ * a mapping with room around it. The kernel's own shmem policy is set to
+ * never while it is faulted (restored after), so its pages are small.
+ */
+struct shm_range {
+	char *map;		/* PROT_NONE reservation, 3 * PMD size */
+	char *huge;		/* the PMD-aligned range inside it */
+	int fd;
+};
+
+static bool make_shm_range(struct shm_range *r)
+{
+	const char *native = "/sys/kernel/mm/transparent_hugepage/shmem_enabled";
+	char saved[128];
+	bool ok;
+
+	r->fd = -1;
+	r->map = mmap(NULL, 3 * PMD_SIZE_, PROT_NONE,
+		      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (r->map == MAP_FAILED)
+		return false;
+	r->huge = (char *)(((uintptr_t)r->map + PMD_SIZE_ - 1) &
+			   ~(PMD_SIZE_ - 1));
+	r->fd = memfd_create("xhp_events", 0);
+	if (r->fd < 0 || ftruncate(r->fd, PMD_SIZE_) ||
+	    mmap(r->huge, PMD_SIZE_, PROT_READ | PROT_WRITE,
+		 MAP_SHARED | MAP_FIXED, r->fd, 0) != r->huge)
+		return false;
+	if (xhp_read_str(native, saved, sizeof(saved)))
+		return false;
+	xhp_write_str(native, "never");
+	memset(r->huge, 0x6b, PMD_SIZE_);
+	restore_choice(native, saved);
+	ok = xhp_vma_smaps_kb(r->huge, "ShmemPmdMapped:") == 0;
+	if (!ok)
+		ksft_print_msg("memfd range PMD-mapped on fault\n");
+	return ok;
+}
+
+static void drop_shm_range(struct shm_range *r)
+{
+	if (r->map != MAP_FAILED)
+		munmap(r->map, 3 * PMD_SIZE_);
+	if (r->fd >= 0)
+		close(r->fd);
+}
+
+/* MADV_COLLAPSE of a memfd range: the shmem engine, once, by madvise. */
+static void test_collapse_file_madvise(void)
+{
+	long long count, by_madvise, failed, total, max, anon;
+	struct shm_range r;
+	bool huge;
+
+	if (!make_shm_range(&r)) {
+		ksft_test_result_fail("collapse_file_madvise: no memfd range\n");
+		drop_shm_range(&r);
+		return;
+	}
+	reset();
+	if (madvise(r.huge, PMD_SIZE_, MADV_COLLAPSE))
+		ksft_print_msg("MADV_COLLAPSE memfd: %s\n", strerror(errno));
+	huge = xhp_vma_smaps_kb(r.huge, "ShmemPmdMapped:") >= 2048;
+	count = counter("collapse_file", "count");
+	by_madvise = counter("collapse_file", "initiator_madvise");
+	failed = counter("collapse_file", "failed");
+	total = counter("collapse_file", "total_ns");
+	max = counter("collapse_file", "max_ns");
+	anon = counter("collapse_huge_page", "count");
+	ksft_print_msg("collapse_file_madvise: huge=%d count=%lld initiator_madvise=%lld failed=%lld total_ns=%lld max_ns=%lld collapse_huge_page/count=%lld\n",
+		       huge, count, by_madvise, failed, total, max, anon);
+	ksft_test_result(huge && count == 1 && by_madvise == 1 && !failed &&
+			 total > 0 && max > 0 && max <= total && anon == 0,
+			 "collapse_file_madvise\n");
+	drop_shm_range(&r);
+}
+
+/*
+ * The module's scanner collapsing a memfd range (its shmem_enabled=advise
+ * for the case): counted as xhugepaged's, in the shmem engine.
+ */
+static void test_collapse_file_scanner(void)
+{
+	const char *shmem = "/sys/kernel/mm/xhugepaged/shmem_enabled";
+	long long by_us = 0, by_madvise;
+	struct shm_range r;
+	int i;
+
+	if (!make_shm_range(&r)) {
+		ksft_test_result_fail("collapse_file_xhugepaged: no memfd range\n");
+		drop_shm_range(&r);
+		return;
+	}
+	madvise(r.huge, PMD_SIZE_, MADV_HUGEPAGE);
+	reset();
+	/* The write queues the process (the queue rules changed). */
+	if (xhp_write_str(shmem, "advise")) {
+		ksft_test_result_fail("collapse_file_xhugepaged: cannot set shmem_enabled\n");
+		drop_shm_range(&r);
+		return;
+	}
+	for (i = 0; i < 300 && by_us == 0; i++) {
+		usleep(100 * 1000);
+		by_us = counter("collapse_file", "initiator_xhugepaged");
+	}
+	xhp_write_str(shmem, "never");
+	by_madvise = counter("collapse_file", "initiator_madvise");
+	ksft_print_msg("collapse_file_xhugepaged: initiator_xhugepaged=%lld initiator_madvise=%lld after %d ms, ShmemPmdMapped=%ld kB\n",
+		       by_us, by_madvise, i * 100,
+		       xhp_vma_smaps_kb(r.huge, "ShmemPmdMapped:"));
+	ksft_test_result(by_us >= 1 && by_madvise == 0,
+			 "collapse_file_xhugepaged\n");
+	drop_shm_range(&r);
+}
+
 static void test_zap(void)
 {
 	struct thp t;
@@ -334,6 +461,56 @@ static void test_khugepaged(void)
 	ksft_test_result(by_khugepaged >= 1, "collapse_khugepaged\n");
 }
 
+/*
+ * Native khugepaged collapsing a memfd range (its enabled=madvise and
+ * shmem_enabled=advise for the case; on 6.12 the anonymous policy must be
+ * on for khugepaged to run at all), with xhugepaged's scanner off.
+ */
+static void test_khugepaged_shmem(void)
+{
+	const char *kd = "/sys/kernel/mm/transparent_hugepage/khugepaged/scan_sleep_millisecs";
+	const char *native_shmem = "/sys/kernel/mm/transparent_hugepage/shmem_enabled";
+	const char *ours = "/sys/kernel/mm/xhugepaged/enabled";
+	char saved_native[128], saved_shmem[128], saved_sleep[32],
+	     saved_ours[128];
+	long long by_khugepaged = 0;
+	struct shm_range r;
+	int i;
+
+	if (xhp_read_str(NATIVE_ENABLED, saved_native, sizeof(saved_native)) ||
+	    xhp_read_str(native_shmem, saved_shmem, sizeof(saved_shmem)) ||
+	    xhp_read_str(kd, saved_sleep, sizeof(saved_sleep)) ||
+	    xhp_read_str(ours, saved_ours, sizeof(saved_ours))) {
+		ksft_test_result_skip("collapse_file_khugepaged: no native knobs\n");
+		return;
+	}
+	if (!make_shm_range(&r)) {
+		ksft_test_result_fail("collapse_file_khugepaged: no memfd range\n");
+		drop_shm_range(&r);
+		return;
+	}
+	xhp_write_str(ours, "never");
+	xhp_write_str(kd, "100");
+	xhp_write_str(NATIVE_ENABLED, "madvise");
+	reset();
+	/* Faulted small above; now the policy allows, and the advice tells it. */
+	xhp_write_str(native_shmem, "advise");
+	madvise(r.huge, PMD_SIZE_, MADV_HUGEPAGE);
+	for (i = 0; i < 200 && by_khugepaged == 0; i++) {
+		usleep(100 * 1000);
+		by_khugepaged = counter("collapse_file", "initiator_khugepaged");
+	}
+	ksft_print_msg("collapse_file_khugepaged: collapse_file/initiator_khugepaged=%lld failed=%lld after %d ms\n",
+		       by_khugepaged, counter("collapse_file", "failed"),
+		       i * 100);
+	restore_choice(NATIVE_ENABLED, saved_native);
+	restore_choice(native_shmem, saved_shmem);
+	restore_choice(ours, saved_ours);
+	xhp_write_str(kd, saved_sleep);
+	drop_shm_range(&r);
+	ksft_test_result(by_khugepaged >= 1, "collapse_file_khugepaged\n");
+}
+
 static void test_enabled_knob(void)
 {
 	char buf[16];
@@ -382,7 +559,7 @@ int main(void)
 		ksft_exit_skip("xhugepaged not loaded or not root\n");
 	if (xhp_write_str(EVENTS "/enabled", "1"))
 		ksft_exit_fail_msg("cannot enable events\n");
-	ksft_set_plan(13);
+	ksft_set_plan(16);
 
 	test_mprotect();
 	test_munmap();
@@ -390,10 +567,13 @@ int main(void)
 	test_dontneed();
 	test_mremap();
 	test_madvise_collapse();
+	test_collapse_file_madvise();
+	test_collapse_file_scanner();
 	test_zap();
 	test_huge_fault();
 	test_deferred_split();
 	test_khugepaged();
+	test_khugepaged_shmem();
 	test_enabled_knob();
 
 	ksft_finished();

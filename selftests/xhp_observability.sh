@@ -30,7 +30,7 @@ for h in mm_enter mm_exit split_backoff; do
 done
 check "hooks_entry_kprobes_are_breakpoints${bad:+ #$bad}" test -z "$bad"
 bad=
-for h in split_pmd split_folio deferred_split_scan collapse_huge_page \
+for h in split_pmd split_folio deferred_split_scan collapse_huge_page collapse_file \
 	 madvise_collapse huge_fault zap_pmd; do
 	[ "$(via $h)" = live/kretprobe ] || bad="$bad $h=$(via $h)"
 done

@@ -726,6 +726,65 @@ static void hot_first_sweeps_shmem(void)
 }
 
 /*
+ * scan_order=hot puts a hot shmem range ahead of cold ones: a busy memfd
+ * range above 16 cold ones, which an address-order scan reaches first, with
+ * a budget of two PMDs per wake (a quarter of it kept for that scan). The
+ * module is loaded afresh after both are faulted, so its first visit primes
+ * the process and the faults do not read as touches. The hot range must be
+ * huge while most of the cold memory is not; then the module is loaded back
+ * as main() had it.
+ */
+static int load_module(void);
+
+static void hot_shmem_goes_first(void)
+{
+	long c0, t0, cold_kb = -1, cold_total = 16 * (long)(PMD_SZ >> 10);
+	const char *ko = getenv("XHP_KO") ? getenv("XHP_KO") :
+					    "kmod/xhugepaged.ko";
+	struct area hot, cold;
+	char cmd[512];
+	bool ok, huge = false;
+	int i;
+
+	area_alloc(&hot, MEMFD, 1, 0);
+	area_alloc(&cold, MEMFD, 16, 0);
+	fill(&hot, 0, NR_PTES, 35);
+	fill(&cold, 0, 16 * NR_PTES, 36);
+	madvise(hot.p, PMD_SZ, MADV_HUGEPAGE);
+	madvise(cold.p, 16 * PMD_SZ, MADV_HUGEPAGE);
+	ok = cold.p < hot.p;
+	if (!ok)
+		ksft_print_msg("cold area not below the hot one\n");
+	snprintf(cmd, sizeof(cmd),
+		 "rmmod xhugepaged && insmod %s enabled=never shmem_enabled=never scan_sleep_millisecs=50 pages_to_scan=1024 scan_order=hot",
+		 ko);
+	if (system(cmd))
+		ksft_exit_fail_msg("cannot reload the module\n");
+	c0 = knob("pages_collapsed");
+	t0 = now_ms();
+	set_policy(&advise);
+	while (ok && !huge && now_ms() - t0 < WAIT_MS) {
+		for (i = 0; i < NR_PTES; i++)
+			ok &= hot.p[i * page_sz] == (char)pattern(i, 35);
+		huge = area_huge(&hot);
+		if (huge)
+			cold_kb = pmd_mapped_kb(&cold);
+		usleep(20000);
+	}
+	policy_off();
+	ok = ok && huge && cold_kb < cold_total / 2 &&
+	     intact(&hot, 0, NR_PTES, 35, 0) &&
+	     intact(&cold, 0, 16 * NR_PTES, 36, 0);
+	ksft_print_msg("%s: hot huge after %ld ms with %ld/%ld kB cold huge\n",
+		       __func__, now_ms() - t0, cold_kb, cold_total);
+	verdict("hot_shmem_goes_first", ok, c0, 1, now_ms() - t0);
+	area_free(&cold);
+	area_free(&hot);
+	if (load_module())
+		ksft_exit_fail_msg("cannot load the module back\n");
+}
+
+/*
  * Anti-thrash backoff on shmem: a collapsed range whose PMD mapping is
  * split (zapped: a shmem PMD is not split into PTEs) within the window is
  * skipped afterwards, though its page cache is still one huge folio the
@@ -815,7 +874,7 @@ int main(void)
 		ksft_exit_fail_msg("cannot load the module\n");
 	native_base = native_collapsed();
 	have_sizes = !access(XHP_DIR PMD_SIZE_DIR, F_OK);
-	ksft_set_plan(31);
+	ksft_set_plan(32);
 
 	collapse_full();
 	collapse_empty();
@@ -827,6 +886,7 @@ int main(void)
 	tmpfs_modes();
 	per_size_modes();
 	hot_first_sweeps_shmem();
+	hot_shmem_goes_first();
 	backoff_covers_shmem();
 	force_store_rules();
 

@@ -21,6 +21,13 @@
  *   thpbench copy
  *	"copy_ns_per_pmd N": the floor of a collapse, one 2 MiB allocation
  *	plus fault and one 2 MiB copy, in userspace.
+ *   thpbench shmemhold MB
+ *	a memfd of MB mapped shared at a PMD-aligned address, every page
+ *	faulted small, advised MADV_HUGEPAGE; prints "ready" and waits for
+ *	stdin EOF.
+ *   thpbench shmemcollapse MB
+ *	the same layout, MADV_COLLAPSEd one PMD at a time; prints as
+ *	madvcollapse does.
  *   thpbench thrash RANGES SECONDS PERIOD_MS
  *	advised, faulted ranges whose PMD mapping is split every PERIOD_MS
  *	(mprotect of one page and back); prints "splits_done N".
@@ -80,6 +87,25 @@ static char *map_aligned(size_t len)
 		perror("mprotect");
 		exit(1);
 	}
+	return p;
+}
+
+/*
+ * A memfd of len bytes mapped shared at a PMD-aligned address, file offset
+ * 0, its own VMA between guards: every PMD range maps a PMD-aligned index.
+ */
+static char *map_shmem_aligned(size_t len)
+{
+	char *p = map_aligned(len);
+	int fd = memfd_create("thpbench", 0);
+
+	if (fd < 0 || ftruncate(fd, len) ||
+	    mmap(p, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd,
+		 0) != p) {
+		perror("memfd");
+		exit(1);
+	}
+	close(fd);
 	return p;
 }
 
@@ -232,9 +258,22 @@ static int idle(int procs)
 	return 0;
 }
 
-static int madvcollapse(long mb)
+static int shmemhold(long mb)
 {
-	char *p = map_aligned(mb * MB);
+	char *p = map_shmem_aligned(mb * MB);
+
+	fault(p, mb * MB, 100);
+	madvise(p, mb * MB, MADV_HUGEPAGE);
+	printf("ready\n");
+	fflush(stdout);
+	while (getchar() != EOF)
+		;
+	return 0;
+}
+
+/* MADV_COLLAPSE of @mb at @p, faulted small here, one PMD per call. */
+static int madvcollapse_at(char *p, long mb)
+{
 	double t, c, sum = 0, cpu = 0;
 	size_t off;
 	long ok = 0;
@@ -251,6 +290,11 @@ static int madvcollapse(long mb)
 	printf("madv_collapsed %ld\nmadv_ns_per_pmd %.0f\nmadv_cpu_ns_per_pmd %.0f\n",
 	       ok, ok ? sum * 1e9 / ok : 0, ok ? cpu * 1e9 / ok : 0);
 	return ok ? 0 : 1;
+}
+
+static int madvcollapse(long mb)
+{
+	return madvcollapse_at(map_aligned(mb * MB), mb);
 }
 
 static int copy(void)
@@ -311,6 +355,11 @@ int main(int argc, char **argv)
 		return idle(atoi(argv[2]));
 	if (argc >= 3 && !strcmp(argv[1], "madvcollapse"))
 		return madvcollapse(atol(argv[2]));
+	if (argc >= 3 && !strcmp(argv[1], "shmemhold"))
+		return shmemhold(atol(argv[2]));
+	if (argc >= 3 && !strcmp(argv[1], "shmemcollapse"))
+		return madvcollapse_at(map_shmem_aligned(atol(argv[2]) * MB),
+				       atol(argv[2]));
 	if (argc >= 2 && !strcmp(argv[1], "copy"))
 		return copy();
 	if (argc >= 5 && !strcmp(argv[1], "thrash"))
