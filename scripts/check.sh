@@ -164,7 +164,8 @@ echo "# verdict on the runs themselves"
 		collapse.floor.copy_ns_per_pmd collapse.xhp.thread_cpu_ms \
 		collapse.direct.madv_cpu_ns_per_pmd thrash.khugepaged.collapses \
 		thrash.xhp-backoff-on.collapses idle.xhp-fifo.i20.passes \
-		idle.khugepaged.i20.cpu_ms lifetime.rmmod_ms.p99 done; do
+		idle.khugepaged.i20.cpu_ms lifetime.rmmod_ms.p99 \
+		mglru.unloaded.r1.hot_majflt mglru.xhp-hot.r1.hot_touches_per_s done; do
 		grep -qE "^RESULT $key [0-9.]+$" build/bench-smoke/raw.txt 2>/dev/null ||
 			missing="$missing $key"
 	done
