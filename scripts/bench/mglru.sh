@@ -24,6 +24,28 @@
 #	(hot and cold together);
 #   ....hot_ranges	hot ranges the sweep reported (xhugepaged only).
 # The host (scripts/bench/mglru-rows.sh) sums the rounds.
+# mglru_walk_stats KEY: the aging walk's counts for the newest generation of
+# the cgroup (debugfs lru_gen_full, one generation's worth: without
+# CONFIG_LRU_GEN_STATS it keeps no history): leaf PTEs looked at (T) and
+# found young (Y), PTE tables walked (F: their PMD entry young and in the
+# Bloom filter) and added to the next filter (A).
+mglru_walk_stats() {
+	local f=/sys/kernel/debug/lru_gen_full
+	[ -r $f ] || mount -t debugfs none /sys/kernel/debug 2>/dev/null
+	[ -r $f ] || return 0
+	awk -v key="$1" '$1 == "memcg" { ours = $3 == "/xhp-mglru" }
+		ours && $NF ~ /^[0-9]+A$/ {
+			for (i = 1; i <= NF; i++) {
+				n = $i; sub(/[A-Z]$/, "", n); t = substr($i, length($i))
+				if (t == "T") v["walk_leaf_total"] += n
+				if (t == "Y") v["walk_leaf_young"] += n
+				if (t == "F") v["walk_tables"] += n
+				if (t == "A") v["walk_tables_added"] += n
+			}
+		}
+		END { for (k in v) printf "RESULT %s.%s %d\n", key, k, v[k] }' $f
+}
+
 mglru_section() {
 	local cg=/sys/fs/cgroup/xhp-mglru lru r i c order hot_pid cold_pid key k
 	local contenders="unloaded xhp-fifo xhp-hot" stats="workingset_refault_anon pgmajfault pgscan pgsteal"
@@ -51,14 +73,17 @@ mglru_section() {
 			rmdir $cg 2>/dev/null
 			mkdir -p $cg
 			echo $((MGLRU_LIMIT_MB << 20)) >$cg/memory.max
-			# exec in the cgroup: the new mm joins its MGLRU mm list.
-			sh -c "echo \$\$ >$cg/cgroup.procs && exec $BIN/xhp_mglru cold $MGLRU_COLD_MB" \
-				>$W/mglru.cold 2>&1 &
-			cold_pid=$!
+			# exec in the cgroup: the new mm joins its MGLRU mm list. The
+			# hot set first, faulted and in its loop before the cold walk
+			# makes the pressure.
 			sh -c "echo \$\$ >$cg/cgroup.procs && exec $BIN/xhp_mglru hot $MGLRU_HOT_MB $MGLRU_SECS" \
 				>$W/mglru.hot 2>&1 &
 			hot_pid=$!
-			wait_for "grep -q ready $W/mglru.hot && grep -q ready $W/mglru.cold" 3000 ||
+			wait_for "grep -q ready $W/mglru.hot" 3000
+			sh -c "echo \$\$ >$cg/cgroup.procs && exec $BIN/xhp_mglru cold $MGLRU_COLD_MB" \
+				>$W/mglru.cold 2>&1 &
+			cold_pid=$!
+			wait_for "grep -q ready $W/mglru.cold" 3000 ||
 				echo "bench-guest: mglru: workload not ready" >&2
 			[ $c = unloaded ] || start $c 0
 			# Settle: the cold walk fills the limit, the first hot visit primes.
@@ -78,6 +103,7 @@ mglru_section() {
 			echo "RESULT $key.cg_pgscan $(($(stat_of pgscan) - s0[pgscan]))"
 			echo "RESULT $key.cg_pgsteal $(($(stat_of pgsteal) - s0[pgsteal]))"
 			[ $c = unloaded ] || echo "RESULT $key.hot_ranges $(cat $XK/hot_ranges 2>/dev/null)"
+			mglru_walk_stats $key
 			kill $cold_pid
 			wait $cold_pid 2>/dev/null
 			stop
