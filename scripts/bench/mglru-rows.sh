@@ -48,11 +48,11 @@ fig mglru_refaults_unloaded_spread "MGLRU, unloaded hot-set refaults, max/min of
 fig mglru_throughput_unloaded_spread "MGLRU, unloaded hot-set touches/s, max/min of ${mglru_rounds:-?} rounds" \
 	"$(mglru_spread unloaded hot_touches_per_s)"
 read -r mglru_lo mglru_hi <<<"$(mglru_round_ratios xhp-hot unloaded hot_majflt)"
-fig mglru_refaults_hot_vs_unloaded_round_min "MGLRU, hot-set refaults hot/unloaded, lowest round" "$mglru_lo"
-fig mglru_refaults_hot_vs_unloaded_round_max "MGLRU, hot-set refaults hot/unloaded, highest round" "$mglru_hi"
+fig mglru_hot_vs_unloaded_round_min "MGLRU, hot-set refaults hot/unloaded, lowest round" "$mglru_lo"
+fig mglru_hot_vs_unloaded_round_max "MGLRU, hot-set refaults hot/unloaded, highest round" "$mglru_hi"
 read -r mglru_lo mglru_hi <<<"$(mglru_round_ratios xhp-hot xhp-fifo hot_majflt)"
-fig mglru_refaults_hot_vs_fifo_round_min "MGLRU, hot-set refaults hot/fifo, lowest round" "$mglru_lo"
-fig mglru_refaults_hot_vs_fifo_round_max "MGLRU, hot-set refaults hot/fifo, highest round" "$mglru_hi"
+fig mglru_hot_vs_fifo_round_min "MGLRU, hot-set refaults hot/fifo, lowest round" "$mglru_lo"
+fig mglru_hot_vs_fifo_round_max "MGLRU, hot-set refaults hot/fifo, highest round" "$mglru_hi"
 row mglru_refaults_hot_vs_fifo "MGLRU pressure, hot-set refaults: xhp hot vs xhp fifo" \
 	"$(mglru_sum xhp-hot hot_majflt)" "$(mglru_sum xhp-fifo hot_majflt)"
 echo "(the MGLRU touches/s rows: a ratio > 1 is better)"
