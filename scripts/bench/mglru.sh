@@ -47,7 +47,7 @@ mglru_walk_stats() {
 }
 
 mglru_section() {
-	local cg=/sys/fs/cgroup/xhp-mglru lru r i c order hot_pid cold_pid key k
+	local cg=/sys/fs/cgroup/xhp-mglru lru r c order hot_pid cold_pid key k
 	local contenders="unloaded xhp-fifo xhp-hot" stats="workingset_refault_anon pgmajfault pgscan pgsteal"
 	local -A s0
 	lru=$(cat /sys/kernel/mm/lru_gen/enabled 2>/dev/null || echo none)
@@ -65,7 +65,7 @@ mglru_section() {
 	stat_of() { awk -v k="$1" '$1 == k { print $2 }' $cg/memory.stat; }
 	for r in $(seq "$MGLRU_ROUNDS"); do
 		order=$contenders
-		for i in $(seq $((r - 1))); do
+		for _ in $(seq $((r - 1))); do
 			order="${order#* } ${order%% *}"
 		done
 		for c in $order; do
