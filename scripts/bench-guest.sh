@@ -16,10 +16,10 @@ B=scripts/bench/thpbench
 BIN=build/bench-bin	# xhp_churn, xhp_modcycle (scripts/bench/Makefile)
 smoke=0
 [ "${1:-}" = --smoke ] && { smoke=1; shift; }
-SECTIONS="${*:-hot scan idle collapse shmem thrash lifetime}"
+SECTIONS="${*:-hot scan idle collapse shmem thrash lifetime mglru}"
 for sec in $SECTIONS; do
 	case $sec in
-	hot | scan | idle | collapse | shmem | thrash | lifetime) ;;
+	hot | scan | idle | collapse | shmem | thrash | lifetime | mglru) ;;
 	*) echo "bench-guest: unknown section '$sec'" >&2; exit 2 ;;
 	esac
 done
@@ -34,12 +34,14 @@ if [ $smoke = 1 ]; then
 	IDLE_CFG="2:64" IDLE_PROCS=20
 	COLLAPSE_MB=8 COLLAPSE_ROUNDS=1 THRASH_SECS=3
 	CYCLES=5
+	MGLRU_LIMIT_MB=24 MGLRU_HOT_MB=8 MGLRU_COLD_MB=32 MGLRU_SECS=3 MGLRU_SETTLE=2 MGLRU_ROUNDS=1
 else
 	HOT_PROCS=8 COLD_MB=64 HOT_MB=4 HOT_TIMEOUT=150
 	SCAN_CONFIGS="1:256 8:256 64:256 8:1024 8:1536" SCAN_SECS=15
 	IDLE_CFG="8:256" IDLE_PROCS=200
 	COLLAPSE_MB=32 COLLAPSE_ROUNDS=4 THRASH_SECS=20
 	CYCLES=60
+	MGLRU_LIMIT_MB=96 MGLRU_HOT_MB=32 MGLRU_COLD_MB=128 MGLRU_SECS=20 MGLRU_SETTLE=8 MGLRU_ROUNDS=4
 fi
 PAGES=4096	# pages_to_scan for every contender (the kernel default)
 SLEEP=200	# scan_sleep_millisecs, scaled down from 10000 for TCG
@@ -358,4 +360,7 @@ if want lifetime; then
 			}'
 	done
 fi
+# --- 6. hot-first under memory pressure, multi-gen LRU on -------------------
+. scripts/bench/mglru.sh
+want mglru && mglru_section
 echo "RESULT done 1"

@@ -118,6 +118,7 @@ for op in rmmod insmod; do
 			"$(r "lifetime.${op}_ms.$p")" "$goal"
 	done
 done
+. scripts/bench/mglru-rows.sh
 echo "(ratio < 1 is better for xhugepaged in every ratio row; met: goal met, - no goal)"
 python3 - "$tsv" "$out/results.json" <<'PY'
 import json, sys

@@ -166,7 +166,8 @@ echo "# verdict on the runs themselves"
 		shmem.xhp.madvise_collapse_ns shmem.xhp.thread_cpu_ms \
 		shmem.direct.madv_ns_per_pmd shmem.direct.madv_cpu_ns_per_pmd \
 		thrash.xhp-backoff-on.collapses idle.xhp-fifo.i20.passes \
-		idle.khugepaged.i20.cpu_ms lifetime.rmmod_ms.p99 done; do
+		idle.khugepaged.i20.cpu_ms lifetime.rmmod_ms.p99 \
+		mglru.unloaded.r1.hot_majflt mglru.xhp-hot.r1.hot_touches_per_s done; do
 		grep -qE "^RESULT $key [0-9.]+$" build/bench-smoke/raw.txt 2>/dev/null ||
 			missing="$missing $key"
 	done
