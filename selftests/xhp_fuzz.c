@@ -1,16 +1,25 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Address-space fuzzer with content verification. PROCS worker processes,
- * for SECONDS, each apply random operations to a handful of anonymous
- * regions whose sizes and offsets are not multiples of 2 MiB, while a
- * scanner (xhugepaged or khugepaged) collapses under them: mmap (private or
- * MAP_SHARED) and munmap (whole, head, tail, a hole), mremap (grow in place
- * or moving, shrink, move to an unaligned address), mprotect read-only and
- * back, brk up and down, madvise (DONTNEED, FREE, HUGEPAGE, NOHUGEPAGE,
- * COLLAPSE, COLD, PAGEOUT, MERGEABLE, UNMERGEABLE), mlock and munlock,
- * userfaultfd write-protect registration (and write protection of a part)
- * and unregistration, fork (the child verifies, writes, churns a while and
+ * for SECONDS, each apply random operations to a handful of regions whose
+ * sizes and offsets are not multiples of 2 MiB, while a scanner
+ * (xhugepaged or khugepaged) collapses under them: mmap and munmap (whole,
+ * head, tail, a hole), mremap (grow in place or moving, shrink, move to an
+ * unaligned address), mprotect read-only and back, brk up and down,
+ * madvise (DONTNEED, FREE, HUGEPAGE, NOHUGEPAGE, COLLAPSE, COLD, PAGEOUT,
+ * MERGEABLE, UNMERGEABLE, REMOVE), mlock and munlock, userfaultfd
+ * write-protect registration (and write protection of a part) and
+ * unregistration, fork (the child verifies, writes, churns a while and
  * exits), and the worker's own exit (a new one takes its slot).
+ *
+ * Regions are private anonymous memory or shmem: MAP_SHARED anonymous
+ * memory, memfds, and files on the tmpfs mounts given with -d (O_TMPFILE),
+ * mapped from file offsets that are not multiples of 2 MiB either, mostly
+ * at addresses congruent to them modulo 2 MiB (else no PMD can map them),
+ * in an address window of their own (SHM_WINDOW). shmem files are also
+ * ftruncated up and down and hole-punched (fallocate). A fork child keeps
+ * the shmem regions: parent and children write and check them against one
+ * model in shared memory, under a per-object lock (struct shm_obj).
  *
  * Every page carries a pattern derived from (region id, page index,
  * generation), or the KSM pattern shared by all pages of a generation so
@@ -25,13 +34,13 @@
  * to MAPS_DIR/PID so that a trace checker can tell whether an address a
  * scanner judged lay in the process's address space.
  *
- * Usage: xhp_fuzz [-s SEED] [-p PROCS] [-t SECONDS] [-m MAPS_DIR] [-v]
- *                 [-w SLOT:INCARNATION]
+ * Usage: xhp_fuzz [-s SEED] [-p PROCS] [-t SECONDS] [-m MAPS_DIR]
+ *                 [-d TMPFS_DIR]... [-v] [-w SLOT:INCARNATION]
  * -w runs that one worker of SEED alone (the one a mismatch report names:
  * its region ids are (mix(worker seed ^ 0x1d) & 0xffffff) << 8 onwards).
  * Env XHP_FUZZ_CORRUPT=1: a worker flips a byte of a page behind its own
- * bookkeeping once; =2: it zeroes the page (the check must report either;
- * for testing the fuzzer).
+ * bookkeeping once; =2: it zeroes the page; =3: it flips a byte of a shmem
+ * page (the check must report each; for testing the fuzzer).
  * Prints one totals line; exit status 0 only if no mismatch was found.
  */
 #define _GNU_SOURCE
