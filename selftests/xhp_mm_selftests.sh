@@ -124,6 +124,11 @@ run() {
 		*) verdict[$mode,$name]="fail($rc)" ;;
 		esac
 		line=$(grep -m1 '^# Totals:' "$log" | sed 's/^# Totals: //')
+		# uffd-unit-tests prints its own totals line; khugepaged none: its
+		# cases' Fail/OK lines, counted.
+		[ -z "$line" ] && line=$(sed -n 's/^Userfaults unit tests: //p' "$log" | head -n 1)
+		[ -z "$line" ] && [ "${name%%:*}" = khugepaged ] &&
+			line="$(grep -ac '\.\.\..*OK' "$log") OK lines, $(grep -ac '\.\.\..*Fail' "$log") Fail lines"
 		totals[$mode,$name]="${line:-no totals}, $(( $(date +%s) - start )) s"
 		# What failed, for the record (and where a hung one was).
 		grep -E '^not ok' "$log" | head -n 5 | sed "s/^/# $mode $name: /"
