@@ -1,16 +1,25 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Address-space fuzzer with content verification. PROCS worker processes,
- * for SECONDS, each apply random operations to a handful of anonymous
- * regions whose sizes and offsets are not multiples of 2 MiB, while a
- * scanner (xhugepaged or khugepaged) collapses under them: mmap (private or
- * MAP_SHARED) and munmap (whole, head, tail, a hole), mremap (grow in place
- * or moving, shrink, move to an unaligned address), mprotect read-only and
- * back, brk up and down, madvise (DONTNEED, FREE, HUGEPAGE, NOHUGEPAGE,
- * COLLAPSE, COLD, PAGEOUT, MERGEABLE, UNMERGEABLE), mlock and munlock,
- * userfaultfd write-protect registration (and write protection of a part)
- * and unregistration, fork (the child verifies, writes, churns a while and
+ * for SECONDS, each apply random operations to a handful of regions whose
+ * sizes and offsets are not multiples of 2 MiB, while a scanner
+ * (xhugepaged or khugepaged) collapses under them: mmap and munmap (whole,
+ * head, tail, a hole), mremap (grow in place or moving, shrink, move to an
+ * unaligned address), mprotect read-only and back, brk up and down,
+ * madvise (DONTNEED, FREE, HUGEPAGE, NOHUGEPAGE, COLLAPSE, COLD, PAGEOUT,
+ * MERGEABLE, UNMERGEABLE, REMOVE), mlock and munlock, userfaultfd
+ * write-protect registration (and write protection of a part) and
+ * unregistration, fork (the child verifies, writes, churns a while and
  * exits), and the worker's own exit (a new one takes its slot).
+ *
+ * Regions are private anonymous memory or shmem: MAP_SHARED anonymous
+ * memory, memfds, and files on the tmpfs mounts given with -d (O_TMPFILE),
+ * mapped from file offsets that are not multiples of 2 MiB either, mostly
+ * at addresses congruent to them modulo 2 MiB (else no PMD can map them),
+ * in an address window of their own (SHM_WINDOW). shmem files are also
+ * ftruncated up and down and hole-punched (fallocate). A fork child keeps
+ * the shmem regions: parent and children write and check them against one
+ * model in shared memory, under a per-object lock (struct shm_obj).
  *
  * Every page carries a pattern derived from (region id, page index,
  * generation), or the KSM pattern shared by all pages of a generation so
@@ -25,13 +34,13 @@
  * to MAPS_DIR/PID so that a trace checker can tell whether an address a
  * scanner judged lay in the process's address space.
  *
- * Usage: xhp_fuzz [-s SEED] [-p PROCS] [-t SECONDS] [-m MAPS_DIR] [-v]
- *                 [-w SLOT:INCARNATION]
+ * Usage: xhp_fuzz [-s SEED] [-p PROCS] [-t SECONDS] [-m MAPS_DIR]
+ *                 [-d TMPFS_DIR]... [-v] [-w SLOT:INCARNATION]
  * -w runs that one worker of SEED alone (the one a mismatch report names:
  * its region ids are (mix(worker seed ^ 0x1d) & 0xffffff) << 8 onwards).
  * Env XHP_FUZZ_CORRUPT=1: a worker flips a byte of a page behind its own
- * bookkeeping once; =2: it zeroes the page (the check must report either;
- * for testing the fuzzer).
+ * bookkeeping once; =2: it zeroes the page; =3: it flips a byte of a shmem
+ * page (the check must report each; for testing the fuzzer).
  * Prints one totals line; exit status 0 only if no mismatch was found.
  */
 #define _GNU_SOURCE
@@ -46,7 +55,9 @@
 #include <unistd.h>
 #include <linux/userfaultfd.h>
 #include <sys/ioctl.h>
+#include <sched.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
@@ -62,6 +73,13 @@
 #ifndef MAP_FIXED_NOREPLACE
 #define MAP_FIXED_NOREPLACE 0x100000
 #endif
+#ifndef MADV_REMOVE
+#define MADV_REMOVE 9
+#endif
+#ifndef FALLOC_FL_KEEP_SIZE
+#define FALLOC_FL_KEEP_SIZE 0x01
+#define FALLOC_FL_PUNCH_HOLE 0x02
+#endif
 
 #define PG 4096UL
 #define PMD_PAGES 512UL
@@ -69,19 +87,28 @@
 #define MAX_PAGES_PER_WORKER 8192	/* 32 MiB of patterned memory */
 #define MAX_CHILDREN 2		/* alive at once, per worker */
 #define KSM_GEN 0xffffffffu
+#define OBJ_MAX_PAGES 3072	/* largest shmem object (a file may grow to it) */
+#define MAX_TMPFS_DIRS 2
+/*
+ * shmem mappings live in an address window of their own, far below where
+ * mmap(NULL) places anything, so that the trace checker can tell a shmem
+ * address from an anonymous one exactly (xhp_fuzz_trace.py).
+ */
+#define SHM_WINDOW 0x300000000000UL
+#define SHM_WINDOW_SIZE (1UL << 40)
 
 enum op {
 	OP_MMAP, OP_MUNMAP, OP_MREMAP_GROW, OP_MREMAP_SHRINK, OP_MREMAP_MOVE,
 	OP_MPROTECT, OP_BRK, OP_DONTNEED, OP_FREE, OP_HUGEPAGE, OP_NOHUGEPAGE,
 	OP_COLLAPSE, OP_COLD, OP_PAGEOUT, OP_MERGEABLE, OP_FORK, OP_MLOCK,
-	OP_UFFD, OP_WRITE, OP_VERIFY, OP_NR
+	OP_UFFD, OP_WRITE, OP_VERIFY, OP_TRUNCATE, OP_PUNCH, OP_REMOVE, OP_NR
 };
 
 static const char *const op_names[OP_NR] = {
 	"mmap", "munmap", "mremap_grow", "mremap_shrink", "mremap_move",
 	"mprotect", "brk", "dontneed", "free", "hugepage", "nohugepage",
 	"collapse", "cold", "pageout", "mergeable", "fork", "mlock",
-	"uffd", "write", "verify",
+	"uffd", "write", "verify", "truncate", "punch_hole", "madv_remove",
 };
 
 /* Relative frequencies. */
@@ -91,14 +118,20 @@ static const unsigned int op_weight[OP_NR] = {
 	[OP_BRK] = 4, [OP_DONTNEED] = 4, [OP_FREE] = 3, [OP_HUGEPAGE] = 4,
 	[OP_NOHUGEPAGE] = 2, [OP_COLLAPSE] = 4, [OP_COLD] = 2,
 	[OP_PAGEOUT] = 2, [OP_MERGEABLE] = 3, [OP_FORK] = 2, [OP_MLOCK] = 3,
-	[OP_UFFD] = 3, [OP_WRITE] = 10, [OP_VERIFY] = 3,
+	[OP_UFFD] = 3, [OP_WRITE] = 10, [OP_VERIFY] = 3, [OP_TRUNCATE] = 3,
+	[OP_PUNCH] = 2, [OP_REMOVE] = 2,
 };
+
+/* shmem object kinds. */
+enum obj_kind { OBJ_SHANON, OBJ_MEMFD, OBJ_TMPFS, OBJ_NR };
+static const char *const obj_names[OBJ_NR] = { "shared_anon", "memfd", "tmpfs" };
 
 /* Totals over all workers, in a MAP_SHARED page. */
 struct totals {
 	unsigned long ops[OP_NR], failed[OP_NR];
 	unsigned long pages_checked, mismatches, deaths, workers, children, corrupted;
 	unsigned long shared_lazyfree_lost;
+	unsigned long objects[OBJ_NR], shm_pages_checked;
 	int stop;
 };
 
@@ -140,13 +173,34 @@ struct free_log {
 	struct free_rec rec[MAX_FREE_RECS];
 };
 
+/*
+ * A shmem object (MAP_SHARED anonymous memory, a memfd, a file on tmpfs):
+ * its content model is per page of the object, in memory shared by every
+ * process of the worker's family that maps it, so that all of them agree
+ * on what each page holds. Whoever writes a page, checks one, or changes
+ * the object (ftruncate, hole punching) holds the object's lock, so every
+ * check is exact. The per-mapping state (protection) stays per process.
+ */
+struct shm_obj {
+	int owner;		/* pid holding the lock, 0 if free */
+	int depth;		/* its nesting, touched by the owner only */
+	uint32_t id;
+	int kind;		/* enum obj_kind */
+	size_t size;		/* in pages; pages at or past it are not there */
+	struct page_state ps[OBJ_MAX_PAGES];
+};
+
 struct region {
 	char *addr;
 	size_t npages;
 	uint32_t id;
-	size_t base;	/* pattern index of page 0 (head trims keep patterns) */
+	size_t base;	/* pattern index of page 0 (head trims keep patterns);
+			 * for shmem, the file page mapped at addr */
 	int shared, uffd, is_brk;
-	struct page_state *ps;	/* mmap'd array of npages */
+	struct shm_obj *obj;	/* shmem: the object mapped, else NULL */
+	int fd;			/* its file (-1: MAP_SHARED anonymous) */
+	struct page_state *ps;	/* mmap'd array of npages (for shmem only
+				 * the flags are used: content is obj's) */
 	size_t ps_cap;		/* its capacity, in entries */
 };
 
@@ -157,6 +211,8 @@ static int nregions;
 static uint64_t rng;
 static uint32_t next_id, cur_gen = 1;
 static int maps_fd = -1, uffd = -1, in_child, verbose, corrupt_pending;
+static const char *tmpfs_dirs[MAX_TMPFS_DIRS];
+static int ntmpfs_dirs;
 static int children_alive;
 static char *brk0;
 static struct free_log *free_log;
@@ -201,6 +257,8 @@ static void log_range(const char *what, void *start, size_t len)
 
 	if (maps_fd < 0 || !len)
 		return;
+	if ((unsigned long)start - SHM_WINDOW < SHM_WINDOW_SIZE)
+		what = "shm";	/* the trace checker counts these as shmem */
 	n = snprintf(line, sizeof(line), "%s %lx %lx\n", what,
 		     (unsigned long)start, (unsigned long)start + len);
 	if (write(maps_fd, line, n) != n)
@@ -279,6 +337,45 @@ static void ps_resize(struct region *r, size_t n, size_t keep)
 	munmap(old, (old_cap * sizeof(*old) + PG - 1) & ~(PG - 1));
 }
 
+/* Content state of page i of r: the object's for shmem, else the region's. */
+static struct page_state *cs(struct region *r, size_t i)
+{
+	return r->obj ? &r->obj->ps[r->base + i] : &r->ps[i];
+}
+
+/* Is page i of r there to touch (shmem: inside the object's size)? */
+static int present(const struct region *r, size_t i)
+{
+	return !r->obj || r->base + i < __atomic_load_n(&r->obj->size, __ATOMIC_ACQUIRE);
+}
+
+static void obj_lock(struct region *r)
+{
+	struct shm_obj *o = r->obj;
+	int me = getpid(), free_ = 0;
+
+	if (!o)
+		return;
+	if (__atomic_load_n(&o->owner, __ATOMIC_ACQUIRE) == me) {
+		o->depth++;
+		return;
+	}
+	while (!__atomic_compare_exchange_n(&o->owner, &free_, me, 0,
+					    __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
+		free_ = 0;
+		sched_yield();
+	}
+	o->depth = 1;
+}
+
+static void obj_unlock(struct region *r)
+{
+	struct shm_obj *o = r->obj;
+
+	if (o && !--o->depth)
+		__atomic_store_n(&o->owner, 0, __ATOMIC_RELEASE);
+}
+
 static size_t total_pages(void)
 {
 	size_t n = 0;
@@ -310,13 +407,16 @@ static void report(struct region *r, size_t i, const char *why, uint64_t want)
 	if (__atomic_fetch_add(&tot->mismatches, 1, __ATOMIC_RELAXED) < 20)
 		fprintf(stderr,
 			"xhp_fuzz: pid %d MISMATCH region %u%s%s page %zu (index %zu) at %p: %s (state %d gen %u flags %d): word %zu reads %#llx, want %#llx\n",
-			getpid(), r->id, r->shared ? " shared" : "",
+			getpid(), r->id,
+			!r->obj ? (r->shared ? " shared" : "") :
+			r->obj->kind == OBJ_MEMFD ? " memfd" :
+			r->obj->kind == OBJ_TMPFS ? " tmpfs" : " shared_anon",
 			r->is_brk ? " brk" : "", i, r->base + i,
-			(void *)(r->addr + i * PG), why, r->ps[i].st, r->ps[i].gen,
+			(void *)(r->addr + i * PG), why, cs(r, i)->st, cs(r, i)->gen,
 			r->ps[i].flags, k, k < PG / 8 ? (unsigned long long)w[k] : 0ULL,
 			(unsigned long long)(!want ? 0 : (k == 0 || k == PG / 8 - 1) ? want : body));
-	if (r->ps[i].st != ST_ZERO && !(r->shared && in_child))
-		write_page(r, i, r->ps[i].gen);
+	if (cs(r, i)->st != ST_ZERO)
+		write_page(r, i, cs(r, i)->gen);
 }
 
 /*
@@ -328,15 +428,18 @@ static void write_page(struct region *r, size_t i, uint32_t gen)
 	char *q = r->addr + i * PG;
 	uint64_t t = pattern(r->id, r->base + i, gen);
 
-	if (r->ps[i].flags & (F_RO | F_WP))
+	struct page_state *s = cs(r, i);
+
+	/* The caller holds r's object lock (shmem), so the size holds too. */
+	if ((r->ps[i].flags & (F_RO | F_WP)) || !present(r, i))
 		return;
 	memset(q + 8, (int)(t & 0xff) | 1, PG - 16);
 	memcpy(q, &t, 8);
 	memcpy(q + PG - 8, &t, 8);
-	r->ps[i].gen = gen;
-	r->ps[i].st = ST_PAT;
-	r->ps[i].wrote = op_clock;
-	r->ps[i].paged = 0;
+	s->gen = gen;
+	s->st = ST_PAT;
+	s->wrote = op_clock;
+	s->paged = 0;
 }
 
 static int page_is_zero(const uint64_t *w)
@@ -419,12 +522,17 @@ static int log_free(const struct region *r, size_t from, size_t len)
 
 static unsigned long check_pages(struct region *r, size_t from, size_t len)
 {
-	unsigned long bad = 0;
+	unsigned long bad = 0, shm = 0;
 	size_t i;
 
+	obj_lock(r);
 	for (i = from; i < from + len && i < r->npages; i++) {
 		const uint64_t *w = (const uint64_t *)(r->addr + i * PG);
-		struct page_state *s = &r->ps[i];
+		struct page_state *s = cs(r, i);
+
+		if (!present(r, i))	/* past the end of the file: SIGBUS */
+			continue;
+		shm += !!r->obj;
 		uint64_t want = s->st == ST_ZERO ? 0 :
 				pattern(r->id, r->base + i, s->gen);
 
@@ -442,7 +550,9 @@ static unsigned long check_pages(struct region *r, size_t from, size_t len)
 		report(r, i, s->st == ST_ZERO ? "not zero" : "pattern", want);
 		bad++;
 	}
+	obj_unlock(r);
 	__atomic_fetch_add(&tot->pages_checked, i - from, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&tot->shm_pages_checked, shm, __ATOMIC_RELAXED);
 	return bad;
 }
 
@@ -492,9 +602,11 @@ static void fill(struct region *r, size_t from, size_t len, uint32_t gen,
 {
 	size_t i;
 
+	obj_lock(r);
 	for (i = from; i < from + len; i++)
 		if (!holes || rnd_below(8))
 			write_page(r, i, gen);
+	obj_unlock(r);
 }
 
 static struct region *pick_region(int private_only)
@@ -508,9 +620,33 @@ static struct region *pick_region(int private_only)
 	return n ? &regions[cand[rnd_below(n)]] : NULL;
 }
 
+static struct region *pick_shm_region(int with_fd)
+{
+	int i, n = 0, cand[MAX_REGIONS];
+
+	for (i = 0; i < nregions; i++)
+		if (regions[i].npages && regions[i].obj &&
+		    (!with_fd || regions[i].fd >= 0))
+			cand[n++] = i;
+	return n ? &regions[cand[rnd_below(n)]] : NULL;
+}
+
+/* Forget r; the last of this process's regions of an object lets it go. */
 static void region_drop(struct region *r)
 {
+	int i;
+
 	ps_free(r);
+	if (r->obj) {
+		for (i = 0; i < nregions; i++)
+			if (&regions[i] != r && regions[i].obj == r->obj)
+				break;
+		if (i == nregions) {
+			munmap(r->obj, sizeof(*r->obj));
+			if (r->fd >= 0)
+				close(r->fd);
+		}
+	}
 	*r = regions[--nregions];
 }
 
@@ -531,19 +667,141 @@ static char *unaligned_hole(size_t len)
 	return q;
 }
 
+/*
+ * A free place in the shmem window for npages mapping file page pgoff.
+ * Mostly at an address congruent to the offset modulo 2 MiB, as a shmem
+ * VMA must be for a PMD mapping (thp_vma_suitable_order()), else not:
+ * then the scanner must leave it alone. Neither is 2 MiB-aligned unless
+ * the offset is.
+ */
+static char *shm_hole(size_t npages, size_t pgoff)
+{
+	size_t slots = SHM_WINDOW_SIZE / (PMD_PAGES * PG) - 8;
+	int tries;
+
+	for (tries = 0; tries < 8; tries++) {
+		char *q = (char *)SHM_WINDOW + rnd_below(slots) * PMD_PAGES * PG;
+		char *p;
+
+		q += rnd_below(4) ? (pgoff % PMD_PAGES) * PG :
+				    (1 + rnd_below(PMD_PAGES - 1)) * PG;
+		/* Free? (MAP_FIXED_NOREPLACE fails if anything is there.) */
+		p = mmap(q, npages * PG, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS |
+			 MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
+		if (p == MAP_FAILED)
+			continue;
+		munmap(p, npages * PG);
+		if (p == q)
+			return q;
+	}
+	return NULL;
+}
+
+/*
+ * A new shmem object of a kind the run allows (tmpfs only with -d), its
+ * model shared with every process forked from here on.
+ */
+static struct shm_obj *obj_new(size_t size, int *fd)
+{
+	int kind = rnd_below(ntmpfs_dirs ? 3 : 2);
+	struct shm_obj *o;
+
+	*fd = -1;
+	if (kind == OBJ_MEMFD)
+		*fd = memfd_create("xhp_fuzz", MFD_CLOEXEC);
+	else if (kind == OBJ_TMPFS)
+		*fd = open(tmpfs_dirs[rnd_below(ntmpfs_dirs)],
+			   O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (kind != OBJ_SHANON && (*fd < 0 || ftruncate(*fd, size * PG))) {
+		if (*fd >= 0)
+			close(*fd);
+		return NULL;
+	}
+	o = mmap(NULL, sizeof(*o), PROT_READ | PROT_WRITE,
+		 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (o == MAP_FAILED) {
+		perror("xhp_fuzz: object mmap");
+		exit(3);
+	}
+	o->id = next_id++;
+	o->kind = kind;
+	o->size = size;
+	__atomic_fetch_add(&tot->objects[kind], 1, __ATOMIC_RELAXED);
+	return o;
+}
+
+/*
+ * A shmem region: a new object (MAP_SHARED anonymous memory, a memfd or a
+ * tmpfs file, of a size not a multiple of 2 MiB) mapped from an offset that
+ * is not one either (anonymous shared memory: from its start).
+ */
+static void do_mmap_shm(void)
+{
+	size_t size = rnd_npages(), off = 0, n;
+	struct shm_obj *o;
+	struct region *r;
+	char *hint, *p;
+	int fd;
+
+	if (size > OBJ_MAX_PAGES - PMD_PAGES)
+		size = OBJ_MAX_PAGES - PMD_PAGES;
+	o = obj_new(size, &fd);
+	if (!o) {
+		FAILED(OP_MMAP);
+		return;
+	}
+	if (fd >= 0 && rnd_below(3))
+		off = rnd_below(size / 2 + 1);
+	n = size - off;
+	if (fd >= 0 && n > 1)
+		n -= rnd_below(n / 4 + 1);
+	if (total_pages() + n > MAX_PAGES_PER_WORKER)
+		n = 0;
+	hint = n ? shm_hole(n, off) : NULL;
+	p = !hint ? MAP_FAILED :
+	    fd >= 0 ? mmap(hint, n * PG, PROT_READ | PROT_WRITE,
+			   MAP_SHARED | MAP_FIXED_NOREPLACE, fd, off * PG) :
+		      mmap(hint, n * PG, PROT_READ | PROT_WRITE,
+			   MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	if (p == MAP_FAILED) {
+		FAILED(OP_MMAP);
+		munmap(o, sizeof(*o));
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	log_range("mmap", p, n * PG);
+	r = &regions[nregions++];
+	memset(r, 0, sizeof(*r));
+	r->addr = p;
+	r->npages = n;
+	r->id = o->id;
+	r->base = off;
+	r->shared = 1;
+	r->obj = o;
+	r->fd = fd;
+	r->ps = ps_alloc(n, &r->ps_cap);
+	if (rnd_below(2))
+		madvise(p, n * PG, MADV_HUGEPAGE);
+	fill(r, 0, n, cur_gen, 1);
+}
+
 static void do_mmap(void)
 {
 	size_t n = rnd_npages();
 	struct region *r;
-	int shared = !in_child && rnd_below(4) == 0;
-	int flags = (shared ? MAP_SHARED : MAP_PRIVATE) | MAP_ANONYMOUS;
 	char *hint, *p;
 
 	if (nregions == MAX_REGIONS || total_pages() + n > MAX_PAGES_PER_WORKER)
 		return;
+	if (rnd_below(3) == 0) {
+		do_mmap_shm();
+		return;
+	}
 	hint = unaligned_hole(n * PG);
 	p = mmap(hint, n * PG, PROT_READ | PROT_WRITE,
-		 flags | (hint ? MAP_FIXED_NOREPLACE : 0), -1, 0);
+		 MAP_PRIVATE | MAP_ANONYMOUS | (hint ? MAP_FIXED_NOREPLACE : 0),
+		 -1, 0);
 	if (p == MAP_FAILED) {
 		FAILED(OP_MMAP);
 		return;
@@ -554,7 +812,7 @@ static void do_mmap(void)
 	r->addr = p;
 	r->npages = n;
 	r->id = next_id++;
-	r->shared = shared;
+	r->fd = -1;
 	r->ps = ps_alloc(n, &r->ps_cap);
 	if (rnd_below(2))
 		madvise(p, n * PG, MADV_HUGEPAGE);
@@ -628,7 +886,7 @@ static void do_munmap(void)
 
 static void do_mremap(enum op op)
 {
-	struct region *r = pick_region(op == OP_MREMAP_GROW);
+	struct region *r = pick_region(0);
 	size_t n, old, k;
 	char *p, *to;
 
@@ -652,10 +910,24 @@ static void do_mremap(enum op op)
 	switch (op) {
 	case OP_MREMAP_GROW:
 		n = old + 1 + rnd_below(PMD_PAGES + 100);
-		if (total_pages() + n - old > MAX_PAGES_PER_WORKER)
+		if (r->obj && r->base + n > OBJ_MAX_PAGES)
+			n = OBJ_MAX_PAGES - r->base;	/* the model's bound */
+		if (n <= old || total_pages() + n - old > MAX_PAGES_PER_WORKER)
 			return;
-		/* In place half the time; moving if it must the other half. */
-		p = mremap(r->addr, old * PG, n * PG, rnd_below(2) ? MREMAP_MAYMOVE : 0);
+		/*
+		 * In place half the time; moving if it must the other half
+		 * (shmem: always moving then, within its window). A shmem
+		 * mapping may grow past the end of its object.
+		 */
+		if (!rnd_below(2))
+			p = mremap(r->addr, old * PG, n * PG, 0);
+		else if (!r->obj)
+			p = mremap(r->addr, old * PG, n * PG, MREMAP_MAYMOVE);
+		else if ((to = shm_hole(n, r->base)))
+			p = mremap(r->addr, old * PG, n * PG,
+				   MREMAP_MAYMOVE | MREMAP_FIXED, to);
+		else
+			return;
 		if (p == MAP_FAILED) {
 			FAILED(op);
 			return;
@@ -683,7 +955,7 @@ static void do_mremap(enum op op)
 		r->npages = n;
 		break;
 	default:	/* move to an unaligned address */
-		to = unaligned_hole(old * PG);
+		to = r->obj ? shm_hole(old, r->base) : unaligned_hole(old * PG);
 		if (!to)
 			return;
 		p = mremap(r->addr, old * PG, old * PG,
@@ -743,6 +1015,7 @@ static void do_brk(void)
 		r->addr = brk0;
 		r->id = next_id++;
 		r->is_brk = 1;
+		r->fd = -1;
 		r->ps = ps_alloc(1, &r->ps_cap);
 	}
 	if (cur != r->addr + old * PG) {	/* not ours alone after all */
@@ -798,9 +1071,10 @@ static void do_madvise(enum op op)
 	if (op == OP_MERGEABLE) {
 		uffd_unregister(r);	/* KSM's unsharing faults, to be safe */
 		/* Pages with the KSM pattern, for ksmd to merge. */
+		obj_lock(r);
 		for (i = from; i < from + len; i++)
-			if (!r->shared || !in_child)
-				write_page(r, i, KSM_GEN);
+			write_page(r, i, KSM_GEN);
+		obj_unlock(r);
 		if (rnd_below(4) == 0)
 			adv = MADV_UNMERGEABLE;
 	}
@@ -903,32 +1177,123 @@ static void do_uffd(void)
 
 static void do_write(void)
 {
-	struct region *r = pick_region(in_child);
+	struct region *r = corrupt_pending == 3 ? pick_shm_region(0) : pick_region(0);
 	size_t from, len;
 
 	if (!r)
 		return;
 	pick(r, &from, &len);
+	obj_lock(r);
 	fill(r, from, len, ++cur_gen, 0);
 	if (corrupt_pending && !in_child) {
 		/* Behind the bookkeeping's back: the check must see it. */
 		size_t i;
 
 		for (i = from; i < from + len; i++) {
-			if (r->ps[i].st == ST_PAT && !(r->ps[i].flags & (F_RO | F_WP))) {
+			if (present(r, i) && cs(r, i)->st == ST_PAT &&
+			    !(r->ps[i].flags & (F_RO | F_WP))) {
 				if (corrupt_pending == 2)	/* a whole page lost */
 					memset(r->addr + i * PG, 0, PG);
 				else
 					r->addr[i * PG + PG / 2] ^= 0x40;
 				corrupt_pending = 0;
 				__atomic_fetch_add(&tot->corrupted, 1, __ATOMIC_RELAXED);
-				fprintf(stderr, "xhp_fuzz: pid %d corrupted region %u page %zu on purpose\n",
-					getpid(), r->id, i);
+				fprintf(stderr, "xhp_fuzz: pid %d corrupted region %u%s page %zu on purpose\n",
+					getpid(), r->id, r->obj ? " (shmem)" : "", i);
 				break;
 			}
 		}
 	}
 	check_pages(r, from, len);
+	obj_unlock(r);
+}
+
+/*
+ * ftruncate a shmem file to a size, up or down, not a multiple of 2 MiB
+ * (whole pages: the model is per page). What a shrink drops reads zero
+ * when a grow brings it back.
+ */
+static void do_truncate(void)
+{
+	struct region *r = pick_shm_region(1);
+	struct shm_obj *o;
+	size_t old, n, i;
+
+	if (!r)
+		return;
+	o = r->obj;
+	obj_lock(r);
+	old = o->size;
+	if (rnd_below(2) && old < OBJ_MAX_PAGES) {
+		n = old + 1 + rnd_below(PMD_PAGES + 100);
+		if (n > OBJ_MAX_PAGES)
+			n = OBJ_MAX_PAGES;
+	} else {
+		n = rnd_below(old + 1);
+	}
+	if (ftruncate(r->fd, n * PG)) {
+		FAILED(OP_TRUNCATE);
+	} else {
+		for (i = n; i < old; i++)
+			o->ps[i] = (struct page_state){ 0 };
+		__atomic_store_n(&o->size, n, __ATOMIC_RELEASE);
+	}
+	check_region(r);
+	obj_unlock(r);
+}
+
+/* Punch a hole (whole pages) into a shmem file where r maps it. */
+static void do_punch(void)
+{
+	struct region *r = pick_shm_region(1);
+	size_t from, len, i;
+
+	if (!r)
+		return;
+	pick(r, &from, &len);
+	obj_lock(r);
+	if (fallocate(r->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+		      (r->base + from) * PG, len * PG)) {
+		FAILED(OP_PUNCH);
+	} else {
+		for (i = from; i < from + len; i++)
+			if (present(r, i))
+				*cs(r, i) = (struct page_state){ 0 };
+	}
+	check_region(r);
+	obj_unlock(r);
+}
+
+/*
+ * MADV_REMOVE: a hole punched through the mapping (any shmem, anonymous
+ * too). It fails on a read-only or locked VMA, possibly after freeing the
+ * VMAs before it in the range: then those pages may read either way.
+ */
+static void do_remove(void)
+{
+	struct region *r = pick_shm_region(0);
+	size_t from, len, i;
+	int ret;
+
+	if (!r)
+		return;
+	pick(r, &from, &len);
+	obj_lock(r);
+	ret = madvise(r->addr + from * PG, len * PG, MADV_REMOVE);
+	if (ret)
+		FAILED(OP_REMOVE);
+	for (i = from; i < from + len; i++) {
+		struct page_state *s = cs(r, i);
+
+		if (!present(r, i))
+			continue;
+		if (!ret)
+			*s = (struct page_state){ 0 };
+		else if (s->st == ST_PAT)
+			s->st = ST_PAT_OR_ZERO;
+	}
+	check_region(r);
+	obj_unlock(r);
 }
 
 static void run_ops(unsigned long count, const char *maps_dir);
@@ -979,13 +1344,10 @@ static void do_fork(const char *maps_dir)
 	if (uffd >= 0)
 		close(uffd);
 	uffd = -1;
-	/* The parent goes on writing the shared regions: not ours to check. */
-	for (i = 0; i < nregions; i++) {
-		if (regions[i].shared) {
-			munmap(regions[i].addr, regions[i].npages * PG);
-			region_drop(&regions[i--]);
-		}
-	}
+	/*
+	 * shmem regions stay: parent and child both write and check them,
+	 * under the object's lock, against the one model they share.
+	 */
 	for (i = 0; i < nregions; i++) {
 		regions[i].uffd = 0;
 		for (j = 0; j < regions[i].npages; j++)
@@ -1030,6 +1392,9 @@ static void run_ops(unsigned long count, const char *maps_dir)
 		case OP_UFFD: do_uffd(); break;
 		case OP_WRITE: do_write(); break;
 		case OP_VERIFY: check_all(); break;
+		case OP_TRUNCATE: do_truncate(); break;
+		case OP_PUNCH: do_punch(); break;
+		case OP_REMOVE: do_remove(); break;
 		default: do_madvise(op); break;
 		}
 		__atomic_fetch_add(&tot->ops[op], 1, __ATOMIC_RELAXED);
@@ -1116,8 +1481,12 @@ int main(int argc, char **argv)
 	pid_t *slot;
 	char *env;
 
-	while ((opt = getopt(argc, argv, "s:p:t:m:vw:")) != -1) {
+	while ((opt = getopt(argc, argv, "s:p:t:m:vw:d:")) != -1) {
 		switch (opt) {
+		case 'd':
+			if (ntmpfs_dirs < MAX_TMPFS_DIRS)
+				tmpfs_dirs[ntmpfs_dirs++] = optarg;
+			break;
 		case 's': seed = strtoull(optarg, NULL, 0); break;
 		case 'p': procs = atoi(optarg); break;
 		case 't': secs = atoi(optarg); break;
@@ -1130,7 +1499,7 @@ int main(int argc, char **argv)
 			}
 			break;
 		default:
-			fprintf(stderr, "usage: %s [-s SEED] [-p PROCS] [-t SECONDS] [-m MAPS_DIR] [-v] [-w SLOT:INCARNATION]\n",
+			fprintf(stderr, "usage: %s [-s SEED] [-p PROCS] [-t SECONDS] [-m MAPS_DIR] [-d TMPFS_DIR]... [-v] [-w SLOT:INCARNATION]\n",
 				argv[0]);
 			return 2;
 		}
@@ -1138,7 +1507,7 @@ int main(int argc, char **argv)
 	if (!seed)
 		seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
 	env = getenv("XHP_FUZZ_CORRUPT");
-	corrupt = env && (*env == '1' || *env == '2') ? *env - '0' : 0;
+	corrupt = env && *env >= '1' && *env <= '3' ? *env - '0' : 0;
 	if (procs < 1 || procs > 64 || secs < 1) {
 		fprintf(stderr, "xhp_fuzz: bad -p or -t\n");
 		return 2;
@@ -1182,7 +1551,7 @@ int main(int argc, char **argv)
 			pid = fork();
 			if (pid == 0)
 				worker(seed ^ mix(((uint64_t)i << 32) | incarnation),
-				       maps_dir, corrupt && incarnation == 0);
+				       maps_dir, incarnation == 0 ? corrupt : 0);
 			if (pid > 0) {
 				slot[i] = pid;
 				tot->workers++;
@@ -1207,7 +1576,11 @@ int main(int argc, char **argv)
 		if (tot->failed[i])
 			printf("(%lu refused)", tot->failed[i]);
 	}
-	printf("\nxhp_fuzz: seed %llu: %lu operations (%lu refused by the kernel), %lu workers, %lu children, %lu pages checked, %lu corrupted on purpose, %lu zeroed by a relative's MADV_FREE, %lu deaths, %lu mismatches\n",
+	printf("\nxhp_fuzz: shmem objects");
+	for (i = 0; i < OBJ_NR; i++)
+		printf(" %s=%lu", obj_names[i], tot->objects[i]);
+	printf(", %lu shmem pages checked\n", tot->shm_pages_checked);
+	printf("xhp_fuzz: seed %llu: %lu operations (%lu refused by the kernel), %lu workers, %lu children, %lu pages checked, %lu corrupted on purpose, %lu zeroed by a relative's MADV_FREE, %lu deaths, %lu mismatches\n",
 	       (unsigned long long)seed, total_ops, total_failed, tot->workers,
 	       tot->children, tot->pages_checked, tot->corrupted,
 	       tot->shared_lazyfree_lost, tot->deaths, tot->mismatches);

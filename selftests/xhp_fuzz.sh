@@ -3,18 +3,25 @@
 # Address-space fuzzing under a flat-out scanner, in the VM as root from the
 # repo root. bin/xhp_fuzz workers mmap/munmap/mremap/mprotect/brk/madvise/
 # mlock/userfaultfd/fork/exit patterned memory (sizes and offsets not
-# multiples of 2 MiB, MAP_SHARED and KSM included) and verify every page,
-# while xhugepaged scans flat out (enabled=always, scan_sleep_millisecs=0,
-# pages_to_scan=65536, scan_order=hot then fifo on alternate loads,
-# backoff_window_millisecs=5000,
-# max_ptes_none=511) and is unloaded and loaded RELOADS times; the kernel's
-# khugepaged is parked (lib.sh), KSM and swap on zram are on. Hist triggers
-# on xhp_scan_pmd and xhp_collapse_begin see every judged address and
-# every batch, the ring buffer keeps any unaligned one, and
+# multiples of 2 MiB, KSM included) and verify every page, with shmem
+# among it: MAP_SHARED anonymous memory, memfds and files on two tmpfs
+# mounts (huge=within_size, huge=always), shared with forked children and
+# also ftruncated up and down, hole-punched and MADV_REMOVEd, while
+# xhugepaged scans flat out (enabled=always, shmem_enabled=always,
+# scan_sleep_millisecs=0, pages_to_scan=65536, scan_order=hot then fifo on
+# alternate loads, backoff_window_millisecs=5000, max_ptes_none=511) and
+# is unloaded and loaded RELOADS times; the kernel's khugepaged is parked
+# (lib.sh), native shmem_enabled=never (shmem faults in small pages, as
+# anonymous memory outside MADV_HUGEPAGE does), KSM and swap on zram are
+# on. Hist triggers on xhp_scan_pmd, xhp_collapse_begin and
+# xhp_collapse_end see every judged address, every batch and every
+# collapse, the ring buffer keeps any unaligned one, and
 # xhp_fuzz_trace.py checks them (PMD-aligned; inside what the process
-# mapped). First both checks are shown to fail: the trace checker is fed
-# a synthetic unaligned address and one outside every mapping, and the
-# fuzzer is run with a page corrupted on purpose (XHP_FUZZ_CORRUPT=1).
+# mapped) and counts the collapses of anonymous memory and of shmem
+# apart. First both checks are shown to fail: the trace checker is fed a
+# synthetic unaligned address and one outside every mapping, and the
+# fuzzer is run with a page corrupted on purpose (XHP_FUZZ_CORRUPT=1, a
+# zeroed page =2, a shmem page =3).
 # The VM runner fails the run on any kernel warning.
 # Usage: xhp_fuzz.sh [SECONDS [RELOADS [PROCS [SEED]]]]   (default 60 3 4 random)
 set -u
@@ -23,7 +30,7 @@ secs=${1:-60}
 reloads=${2:-3}
 procs=${3:-4}
 seed=${4:-${XHP_FUZZ_SEED:-$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}}
-params="enabled=always scan_sleep_millisecs=0 pages_to_scan=65536 backoff_window_millisecs=5000 max_ptes_none=511"
+params="enabled=always shmem_enabled=always scan_sleep_millisecs=0 pages_to_scan=65536 backoff_window_millisecs=5000 max_ptes_none=511"
 # Loads alternate the scan order, hot first (the order issue 13 crashed in).
 orders=(hot fifo)
 TR=/sys/kernel/tracing
@@ -62,6 +69,22 @@ crc=$?
 cm=$(sed -n 's/.* \([0-9]*\) mismatches$/\1/p' "$out/corrupt.out")
 check "fuzz_detects_a_zeroed_page # ${cm:-?} mismatches, exit $crc" \
 	test "$crc" -eq 1 -a "${cm:-0}" -ge 1
+# shmem tmpfs mounts, one per huge= policy that faults small pages somewhere
+# (within_size: the part past i_size's last PMD; always: after a split).
+tmpfs_args=()
+for huge in within_size always; do
+	mkdir -p "$out/tmpfs-$huge"
+	mount -t tmpfs -o size=1G,huge=$huge tmpfs "$out/tmpfs-$huge" &&
+		tmpfs_args+=(-d "$out/tmpfs-$huge")
+done
+# And a shmem page flipped behind the model that parent and child share.
+XHP_FUZZ_CORRUPT=3 selftests/bin/xhp_fuzz -s 1 -p 1 -t 3 "${tmpfs_args[@]}" >"$out/corrupt.out" 2>&1
+crc=$?
+cm=$(sed -n 's/.* \([0-9]*\) mismatches$/\1/p' "$out/corrupt.out")
+check "fuzz_detects_a_corrupted_shmem_page # ${cm:-?} mismatches, exit $crc" \
+	eval "test $crc -eq 1 -a ${cm:-0} -ge 1 && grep -q 'MISMATCH region [0-9]* \(shared_anon\|memfd\|tmpfs\)' $out/corrupt.out"
+native_shmem=$(cat $T/shmem_enabled | sed 's/.*\[\(.*\)\].*/\1/')
+echo never >$T/shmem_enabled
 
 mountpoint -q $TR || mount -t tracefs nodev $TR
 xhp_swap_on || echo "# no swap: MADV_PAGEOUT only drops clean pages"
@@ -81,9 +104,11 @@ declare -A collapsed=([hot]=0 [fifo]=0)
 # probe on its tracepoints gets a kernel WARNING (tracepoint.c).
 scan_hist='hist:keys=pid,address.hex:size=65536'
 collapse_hist='hist:keys=address.hex,nr,initiator:size=8192'
+collapse_end_hist='hist:keys=pid,address.hex,initiator:vals=hitcount,collapsed:size=65536'
 arm() {
 	echo "$scan_hist" >$EV/xhp_scan_pmd/trigger &&
 	echo "$collapse_hist" >$EV/xhp_collapse_begin/trigger &&
+	echo "$collapse_end_hist" >$EV/xhp_collapse_end/trigger &&
 	echo 'address & 0x1fffff' >$EV/xhp_scan_pmd/filter &&
 	echo 'address & 0x1fffff' >$EV/xhp_collapse_begin/filter &&
 	echo 1 >$EV/xhp_scan_pmd/enable && echo 1 >$EV/xhp_collapse_begin/enable
@@ -99,6 +124,7 @@ unload() {
 	hists=$((hists + 1))
 	cat $EV/xhp_scan_pmd/hist >"$out/scan.$hists"
 	cat $EV/xhp_collapse_begin/hist >"$out/collapse.$hists"
+	cat $EV/xhp_collapse_end/hist >"$out/collapse_end.$hists"
 	cat $TR/trace >"$out/trace.$hists"
 	collapsed[$order]=$((collapsed[$order] + $(cat $XK/pages_collapsed)))
 	disarm
@@ -110,6 +136,7 @@ disarm() {
 	echo 0 >$EV/xhp_collapse_begin/enable
 	echo "!$scan_hist" >$EV/xhp_scan_pmd/trigger
 	echo "!$collapse_hist" >$EV/xhp_collapse_begin/trigger
+	echo "!$collapse_end_hist" >$EV/xhp_collapse_end/trigger
 }
 trap 'xhp_loaded && disarm 2>/dev/null' EXIT
 
@@ -120,7 +147,7 @@ load || { not_ok "insmod $params scan_order=hot"; ktap_end; exit 1; }
 t0=$(date +%s)
 # It runs until told (the time given is only a backstop): every reload must
 # happen under it, however slowly disarming the tracepoints goes under TCG.
-nice -n 10 selftests/bin/xhp_fuzz -s "$seed" -p "$procs" -t $((secs * 3 + 300)) -m "$out/maps" >"$out/fuzz.out" 2>"$out/fuzz.err" &
+nice -n 10 selftests/bin/xhp_fuzz -s "$seed" -p "$procs" -t $((secs * 3 + 300)) -m "$out/maps" "${tmpfs_args[@]}" >"$out/fuzz.out" 2>"$out/fuzz.err" &
 fuzz=$!
 echo "# seed $seed ($procs processes, $secs s): rerun with XHP_FUZZ_SEED=$seed"
 
@@ -141,6 +168,8 @@ xhp_loaded && unload
 
 echo "$ksm_sleep" >/sys/kernel/mm/ksm/sleep_millisecs
 echo "$ksm_run" >/sys/kernel/mm/ksm/run
+echo "$native_shmem" >$T/shmem_enabled
+for d in "$out"/tmpfs-*; do umount "$d"; done
 
 sed 's/^/# /' "$out/fuzz.out"
 head -n 30 "$out/fuzz.err" | sed 's/^/# /'
@@ -159,7 +188,8 @@ check "fuzz_xhugepaged_collapsed # pages_collapsed hot ${collapsed[hot]}, fifo $
 
 args=(--maps "$out/maps")
 for i in $(seq "$hists"); do
-	args+=(--scan-hist "$out/scan.$i" --collapse-hist "$out/collapse.$i" --trace "$out/trace.$i")
+	args+=(--scan-hist "$out/scan.$i" --collapse-hist "$out/collapse.$i"
+		--collapse-end-hist "$out/collapse_end.$i" --trace "$out/trace.$i")
 done
 tr_out=$(selftests/xhp_fuzz_trace.py "${args[@]}")
 tr_rc=$?
@@ -170,5 +200,12 @@ inside=$(echo "$tr_out" | sed -n 's/^in address space: \([0-9]*\) fuzzer.*/\1/p'
 check "fuzz_scanner_judged_pmds # ${scanned:-0} xhp_scan_pmd events, ${inside:-0} of fuzzer processes" \
 	test "${scanned:-0}" -gt 0 -a "${inside:-0}" -gt 0
 check "fuzz_judged_addresses_pmd_aligned_and_mapped" test "$tr_rc" -eq 0
+shm_judged=$(echo "$tr_out" | sed -n 's/^in shmem mappings: \([0-9]*\) .*/\1/p')
+shm_collapsed=$(echo "$tr_out" | sed -n 's/^collapsed by xhugepaged: .*shmem \([0-9]*\),.*/\1/p')
+shm_checked=$(sed -n 's/.* \([0-9]*\) shmem pages checked$/\1/p' "$out/fuzz.out")
+check "fuzz_scanner_judged_shmem # ${shm_judged:-0} (pid, address) in shmem mappings" \
+	test "${shm_judged:-0}" -gt 0
+check "fuzz_xhugepaged_collapsed_shmem # ${shm_collapsed:-0} shmem PMDs, ${shm_checked:-0} shmem pages checked" \
+	test "${shm_collapsed:-0}" -gt 0 -a "${shm_checked:-0}" -gt 0
 rm -rf "$out"
 ktap_end

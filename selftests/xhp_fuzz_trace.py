@@ -12,13 +12,20 @@ during an xhp_fuzz run (selftests/xhp_fuzz.sh collects it):
     That is weaker than "inside the VMA at that moment" (the maps change
     too fast to replay), but catches an address past any mapping.
 
+The fuzzer maps shmem (shared anonymous memory, memfd, tmpfs files) only in
+an address window of its own and logs those ranges as "shm": every judged
+address and every collapse is attributed to shmem or to anonymous memory
+exactly, so that the file scan path is shown checked, and the PMDs that
+xhugepaged collapsed (xhp_collapse_end's collapsed field, summed by a hist
+trigger) are counted for each.
+
 Inputs: hist files (hist triggers keyed on pid and address, which see every
 event however many there were), trace files (ring buffer filtered to
 unaligned addresses only, so that no violation is lost to a full hist
 table), and the fuzzer's maps directory. Prints a summary; exit 1 on any
 violation, 2 on unusable input.
 Usage: xhp_fuzz_trace.py --maps DIR [--scan-hist F]... [--collapse-hist F]...
-                         [--trace F]...
+                         [--collapse-end-hist F]... [--trace F]...
 """
 import argparse
 import bisect
@@ -29,6 +36,7 @@ import sys
 PMD = 2 << 20
 HIST_LINE = re.compile(r'^\{ (.*) \} hitcount:\s*(\d+)')
 HIST_FIELD = re.compile(r'(\w+):\s*([^,\s]+)')
+HIST_VAL = re.compile(r'\bcollapsed:\s*(\d+)')
 TRACE_LINE = re.compile(
     r'(xhp_scan_pmd|xhp_collapse_begin): .*?pid=(-?\d+) address=(0x[0-9a-f]+)'
     r'(?: nr=(\d+) initiator=(\S+))?')
@@ -42,33 +50,45 @@ def parse_hist(path):
             m = HIST_LINE.match(line.strip())
             if m:
                 fields = dict(HIST_FIELD.findall(m.group(1)))
+                v = HIST_VAL.search(line)
+                if v:
+                    fields['collapsed'] = v.group(1)
                 rows.append((fields, int(m.group(2))))
             elif line.strip().startswith('Dropped:'):
                 dropped += int(line.split()[1])
     return rows, dropped
 
 
+def merge(ranges):
+    ranges.sort()
+    merged = []
+    for s, e in ranges:
+        if merged and s <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], e)
+        else:
+            merged.append([s, e])
+    return merged
+
+
 def load_maps(d):
-    """pid -> sorted merged [(start, end)] of every range it ever had."""
-    spaces = {}
+    """pid -> sorted merged [(start, end)] of every range it ever had, and
+    pid -> the same for its shmem ("shm") ranges alone."""
+    spaces, shm = {}, {}
     for name in os.listdir(d) if d and os.path.isdir(d) else []:
         if not name.isdigit():
             continue
-        ranges = []
+        ranges, shm_ranges = [], []
         with open(os.path.join(d, name)) as f:
             for line in f:
                 p = line.split()
                 if len(p) == 3:
-                    ranges.append((int(p[1], 16), int(p[2], 16)))
-        ranges.sort()
-        merged = []
-        for s, e in ranges:
-            if merged and s <= merged[-1][1]:
-                merged[-1][1] = max(merged[-1][1], e)
-            else:
-                merged.append([s, e])
-        spaces[int(name)] = merged
-    return spaces
+                    r = (int(p[1], 16), int(p[2], 16))
+                    ranges.append(r)
+                    if p[0] == 'shm':
+                        shm_ranges.append(r)
+        spaces[int(name)] = merge(ranges)
+        shm[int(name)] = merge(shm_ranges)
+    return spaces, shm
 
 
 def inside(space, start, end):
@@ -81,13 +101,14 @@ def main():
     ap.add_argument('--maps')
     ap.add_argument('--scan-hist', action='append', default=[])
     ap.add_argument('--collapse-hist', action='append', default=[])
+    ap.add_argument('--collapse-end-hist', action='append', default=[])
     ap.add_argument('--trace', action='append', default=[])
     a = ap.parse_args()
-    spaces = load_maps(a.maps)
+    spaces, shm = load_maps(a.maps)
 
     events = distinct = dropped = 0
     unaligned = []
-    checked = outside = foreign = 0
+    checked = outside = foreign = shm_checked = 0
     foreign_pids = {}
     outside_ex = []
     for path in a.scan_hist:
@@ -108,6 +129,8 @@ def main():
                 foreign_pids[pid] = foreign_pids.get(pid, 0) + 1
                 continue
             checked += 1
+            if inside(shm[pid], addr, addr + PMD):
+                shm_checked += 1
             if not inside(spaces[pid], addr, addr + PMD):
                 outside += 1
                 outside_ex.append(f'pid={pid} address={addr:#x}')
@@ -124,6 +147,28 @@ def main():
             if addr % PMD or nr < 1:
                 bad_batches += 1
                 unaligned.append(f'collapse_begin address={addr:#x} nr={nr}')
+
+    # PMDs collapsed (xhp_collapse_end's collapsed, summed per batch start):
+    # shmem if the batch lay in the process's shmem window ranges.
+    collapsed = {}
+    for path in a.collapse_end_hist:
+        rows, d = parse_hist(path)
+        dropped += d
+        for fields, hits in rows:
+            try:
+                pid, addr = int(fields['pid']), int(fields['address'], 16)
+                n = int(fields.get('collapsed', 0))
+            except (KeyError, ValueError):
+                print(f'unusable hist line in {path}: {fields}')
+                return 2
+            who = fields.get('initiator', '?')
+            if pid not in spaces:
+                kind = 'other'
+            elif inside(shm[pid], addr, addr + PMD):
+                kind = 'shmem'
+            else:
+                kind = 'anon'
+            collapsed[(who, kind)] = collapsed.get((who, kind), 0) + n
 
     # The filtered ring buffer holds only unaligned addresses.
     for path in a.trace:
@@ -146,6 +191,12 @@ def main():
         print(f'  UNALIGNED {u}')
     print(f'in address space: {checked} fuzzer (pid, address) checked, '
           f'{outside} outside, {foreign} of other processes')
+    print(f'in shmem mappings: {shm_checked} fuzzer (pid, address) checked')
+    if a.collapse_end_hist:
+        for who in sorted({w for w, _ in collapsed} | {'xhugepaged'}):
+            print(f'collapsed by {who}: ' + ', '.join(
+                f'{k} {collapsed.get((who, k), 0)}'
+                for k in ('anon', 'shmem', 'other')) + ' PMDs')
     if foreign_pids:
         top = sorted(foreign_pids.items(), key=lambda kv: -kv[1])[:5]
         print('  other processes, most addresses: ' +

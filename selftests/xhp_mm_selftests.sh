@@ -8,7 +8,8 @@
 # The same knob values in both (enabled=madvise, scan_sleep_millisecs=0,
 # alloc_sleep_millisecs=0, pages_to_scan=65536, max_ptes_none=511; for
 # xhugepaged also scan_order=hot, backoff_window_millisecs=5000) and the same
-# fault-time THP policy (native enabled=madvise in both: parking keeps it).
+# fault-time THP policy (native enabled=madvise in both: parking keeps it),
+# swap on zram in both (the page-out cases need it).
 # One result per (selftest, mode), each line giving both verdicts (exit
 # status, and the selftest's own totals line). A control result fails only
 # when the selftest hung or could not run; an xhugepaged result fails when
@@ -16,7 +17,10 @@
 # selftests: it drives the kernel's khugepaged (its settings pushed and
 # restored by the test), with xhugepaged loaded beside it, enabled=never, in
 # the second mode.
-# Usage: xhp_mm_selftests.sh [quick|all]   (default quick: the make check subset)
+# Usage: xhp_mm_selftests.sh [quick|all|NAME...]   (default quick: the make
+# check subset; NAMEs pick selftests of the full list, e.g. uffd-unit-tests)
+# Env XHP_MM_TIMEOUT: seconds each selftest may take (default 900, a hang
+# bound: uffd-unit-tests took over 300 s in each mode on a loaded host).
 set -u
 . selftests/lib.sh
 set_=${1:-quick}
@@ -56,14 +60,25 @@ quick=(
 case $set_ in
 all) tests=("${all[@]}") ;;
 quick) tests=("${quick[@]}") ;;
-*) echo "usage: $0 [quick|all]" >&2; exit 2 ;;
+*)
+	tests=()
+	for want in "$@"; do
+		for entry in "${all[@]}"; do
+			[ "${entry%%|*}" = "$want" ] && tests+=("$entry")
+		done
+	done
+	[ ${#tests[@]} -eq $# ] || { echo "usage: $0 [quick|all|NAME...]" >&2; exit 2; }
+	;;
 esac
 params="enabled=madvise scan_sleep_millisecs=0 alloc_sleep_millisecs=0 pages_to_scan=65536 max_ptes_none=511 scan_order=hot backoff_window_millisecs=5000"
-per_test_timeout=${XHP_MM_TIMEOUT:-300}
+per_test_timeout=${XHP_MM_TIMEOUT:-900}
 ktap_begin
 mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug
 mountpoint -q /sys/kernel/tracing || mount -t tracefs nodev /sys/kernel/tracing
 scratch=$(mktemp -d)
+# Swap (zram), so that the cases that page out run (khugepaged's swapin and
+# max_ptes_swap cases fail without it, cow skips its swap cases).
+xhp_swap_on || echo "# no swap: page-out cases fail or skip"
 declare -A verdict totals
 
 native_flat_out() {
@@ -102,14 +117,31 @@ run() {
 		[ $idle -eq 1 ] && echo madvise >$X/enabled
 		case $rc in
 		0) verdict[$mode,$name]=pass ;;
-		4) verdict[$mode,$name]=skip ;;
+		# khugepaged exits with its number of failed cases, not KSFT_SKIP.
+		4) [ "${name%%:*}" = khugepaged ] && verdict[$mode,$name]="fail($rc)" ||
+			verdict[$mode,$name]=skip ;;
 		124|137) verdict[$mode,$name]=hung ;;
 		*) verdict[$mode,$name]="fail($rc)" ;;
 		esac
 		line=$(grep -m1 '^# Totals:' "$log" | sed 's/^# Totals: //')
+		# uffd-unit-tests prints its own totals line; khugepaged none: its
+		# cases' Fail/OK lines, counted.
+		[ -z "$line" ] && line=$(sed -n 's/^Userfaults unit tests: //p' "$log" | head -n 1)
+		[ -z "$line" ] && [ "${name%%:*}" = khugepaged ] &&
+			line="$(grep -ac '\.\.\..*OK' "$log") OK lines, $(grep -ac '\.\.\..*Fail' "$log") Fail lines"
 		totals[$mode,$name]="${line:-no totals}, $(( $(date +%s) - start )) s"
-		# What failed, for the record.
+		# What failed, for the record (and where a hung one was).
 		grep -E '^not ok' "$log" | head -n 5 | sed "s/^/# $mode $name: /"
+		case ${verdict[$mode,$name]} in
+		pass|skip) ;;
+		*)
+			# khugepaged prints each case's verdict after its name.
+			grep -a 'Fail' "$log" | sed 's/\x1b\[[0-9;]*m//g' | head -n 8 |
+				sed "s/^/# $mode $name (Fail): /"
+			tail -n 4 "$log" | sed 's/\x1b\[[0-9;]*m//g' |
+				sed "s/^/# $mode $name (${verdict[$mode,$name]}, last lines): /"
+			;;
+		esac
 	done
 }
 
