@@ -194,13 +194,16 @@ struct region {
 	char *addr;
 	size_t npages;
 	uint32_t id;
-	size_t base;	/* pattern index of page 0 (head trims keep patterns);
-			 * for shmem, the file page mapped at addr */
+	/*
+	 * Pattern index of page 0 (head trims keep patterns); for shmem, the
+	 * file page mapped at addr.
+	 */
+	size_t base;
 	int shared, uffd, is_brk;
 	struct shm_obj *obj;	/* shmem: the object mapped, else NULL */
 	int fd;			/* its file (-1: MAP_SHARED anonymous) */
-	struct page_state *ps;	/* mmap'd array of npages (for shmem only
-				 * the flags are used: content is obj's) */
+	/* mmap'd array of npages (shmem uses only the flags: obj has the content) */
+	struct page_state *ps;
 	size_t ps_cap;		/* its capacity, in entries */
 };
 
@@ -923,11 +926,13 @@ static void do_mremap(enum op op)
 			p = mremap(r->addr, old * PG, n * PG, 0);
 		else if (!r->obj)
 			p = mremap(r->addr, old * PG, n * PG, MREMAP_MAYMOVE);
-		else if ((to = shm_hole(n, r->base)))
+		else {
+			to = shm_hole(n, r->base);
+			if (!to)
+				return;
 			p = mremap(r->addr, old * PG, n * PG,
 				   MREMAP_MAYMOVE | MREMAP_FIXED, to);
-		else
-			return;
+		}
 		if (p == MAP_FAILED) {
 			FAILED(op);
 			return;
@@ -1380,22 +1385,50 @@ static void run_ops(unsigned long count, const char *maps_dir)
 		if (verbose)
 			fprintf(stderr, "xhp_fuzz: pid %d op %s\n", getpid(), op_names[op]);
 		switch (op) {
-		case OP_MMAP: do_mmap(); break;
-		case OP_MUNMAP: do_munmap(); break;
+		case OP_MMAP:
+			do_mmap();
+			break;
+		case OP_MUNMAP:
+			do_munmap();
+			break;
 		case OP_MREMAP_GROW:
 		case OP_MREMAP_SHRINK:
-		case OP_MREMAP_MOVE: do_mremap(op); break;
-		case OP_MPROTECT: do_mprotect(); break;
-		case OP_BRK: do_brk(); break;
-		case OP_FORK: do_fork(maps_dir); break;
-		case OP_MLOCK: do_mlock(); break;
-		case OP_UFFD: do_uffd(); break;
-		case OP_WRITE: do_write(); break;
-		case OP_VERIFY: check_all(); break;
-		case OP_TRUNCATE: do_truncate(); break;
-		case OP_PUNCH: do_punch(); break;
-		case OP_REMOVE: do_remove(); break;
-		default: do_madvise(op); break;
+		case OP_MREMAP_MOVE:
+			do_mremap(op);
+			break;
+		case OP_MPROTECT:
+			do_mprotect();
+			break;
+		case OP_BRK:
+			do_brk();
+			break;
+		case OP_FORK:
+			do_fork(maps_dir);
+			break;
+		case OP_MLOCK:
+			do_mlock();
+			break;
+		case OP_UFFD:
+			do_uffd();
+			break;
+		case OP_WRITE:
+			do_write();
+			break;
+		case OP_VERIFY:
+			check_all();
+			break;
+		case OP_TRUNCATE:
+			do_truncate();
+			break;
+		case OP_PUNCH:
+			do_punch();
+			break;
+		case OP_REMOVE:
+			do_remove();
+			break;
+		default:
+			do_madvise(op);
+			break;
 		}
 		__atomic_fetch_add(&tot->ops[op], 1, __ATOMIC_RELAXED);
 	}
@@ -1487,11 +1520,21 @@ int main(int argc, char **argv)
 			if (ntmpfs_dirs < MAX_TMPFS_DIRS)
 				tmpfs_dirs[ntmpfs_dirs++] = optarg;
 			break;
-		case 's': seed = strtoull(optarg, NULL, 0); break;
-		case 'p': procs = atoi(optarg); break;
-		case 't': secs = atoi(optarg); break;
-		case 'm': maps_dir = optarg; break;
-		case 'v': verbose = 1; break;
+		case 's':
+			seed = strtoull(optarg, NULL, 0);
+			break;
+		case 'p':
+			procs = atoi(optarg);
+			break;
+		case 't':
+			secs = atoi(optarg);
+			break;
+		case 'm':
+			maps_dir = optarg;
+			break;
+		case 'v':
+			verbose = 1;
+			break;
 		case 'w':
 			if (sscanf(optarg, "%d:%lu", &only_slot, &incarnation) != 2) {
 				fprintf(stderr, "xhp_fuzz: -w SLOT:INCARNATION\n");
