@@ -63,10 +63,7 @@ static long native_base;
 
 static void set_knob(const char *name, unsigned long v)
 {
-	char path[256];
-
-	snprintf(path, sizeof(path), XHP_DIR "/khugepaged/%s", name);
-	if (xhp_write_num(path, v))
+	if (xhp_set_knob(name, v))
 		ksft_exit_fail_msg("cannot set %s=%lu\n", name, v);
 }
 
@@ -74,23 +71,6 @@ static void set_enabled(const char *mode)
 {
 	if (xhp_write_str(XHP_DIR "/enabled", mode))
 		ksft_exit_fail_msg("cannot set enabled=%s\n", mode);
-}
-
-static long knob(const char *name)
-{
-	char path[256];
-
-	snprintf(path, sizeof(path), XHP_DIR "/khugepaged/%s", name);
-	return xhp_read_num(path);
-}
-
-static long scan_result(const char *name)
-{
-	char path[256];
-
-	snprintf(path, sizeof(path), XHP_DIR "/khugepaged/scan_results/%s",
-		 name);
-	return xhp_read_num(path);
 }
 
 static long native_collapsed(void)
@@ -238,8 +218,8 @@ static bool run_scanner(struct area *a, const char *mode, long *ms)
  */
 static bool scanner_passed(long scans0, const char *reason, long reason0)
 {
-	return knob("full_scans") >= scans0 + 2 &&
-	       (!reason || scan_result(reason) > reason0);
+	return xhp_knob("full_scans") >= scans0 + 2 &&
+	       (!reason || xhp_scan_result(reason) > reason0);
 }
 
 /*
@@ -251,8 +231,8 @@ static bool scanner_passed(long scans0, const char *reason, long reason0)
 static bool scan_refuses(struct area *a, const char *name, const char *mode,
 			 const char *reason, long *ms)
 {
-	long start = now_ms(), scans0 = knob("full_scans");
-	long reason0 = reason ? scan_result(reason) : 0;
+	long start = now_ms(), scans0 = xhp_knob("full_scans");
+	long reason0 = reason ? xhp_scan_result(reason) : 0;
 	bool huge = false, passed = false;
 
 	set_enabled(mode);
@@ -270,9 +250,9 @@ static bool scan_refuses(struct area *a, const char *name, const char *mode,
 		ksft_print_msg("%s: the range became huge\n", name);
 	else if (!passed)
 		ksft_print_msg("%s: no proof the scanner passed over the range in %ld ms: full_scans +%ld, %s +%ld\n",
-			       name, *ms, knob("full_scans") - scans0,
+			       name, *ms, xhp_knob("full_scans") - scans0,
 			       reason ? reason : "(no reason)",
-			       reason ? scan_result(reason) - reason0 : 0);
+			       reason ? xhp_scan_result(reason) - reason0 : 0);
 	return passed && !huge;
 }
 
@@ -284,7 +264,7 @@ static bool scan_refuses(struct area *a, const char *name, const char *mode,
 static void verdict(const char *name, bool ok, long collapsed0,
 		    long want_collapses, long ms)
 {
-	long ours = knob("pages_collapsed") - collapsed0;
+	long ours = xhp_knob("pages_collapsed") - collapsed0;
 	long native = native_collapsed() - native_base;
 
 	if (ours < want_collapses) {
@@ -314,7 +294,7 @@ static void verdict(const char *name, bool ok, long collapsed0,
 static void simple_case(const char *name, int nr, size_t from, size_t to,
 			const char *refusal)
 {
-	long c0 = knob("pages_collapsed"), ms;
+	long c0 = xhp_knob("pages_collapsed"), ms;
 	struct area a;
 	bool ok;
 
@@ -356,13 +336,13 @@ static void collapse_max_ptes_none(void)
 	area_alloc(&a, 1);
 	fill(&a, 0, NR_PTES - max_none - 1, 5);
 	madvise(a.p, PMD_SZ, MADV_HUGEPAGE);
-	c0 = knob("pages_collapsed");
+	c0 = xhp_knob("pages_collapsed");
 	ok = scan_refuses(&a, "collapse_max_ptes_none_exceeded", "madvise",
 			  "exceed_none_pte", &ms);
 	verdict("collapse_max_ptes_none_exceeded", ok, c0, 0, ms);
 
 	fill(&a, 0, NR_PTES - max_none, 5);
-	c0 = knob("pages_collapsed");
+	c0 = xhp_knob("pages_collapsed");
 	huge = run_scanner(&a, "madvise", &ms);
 	ok = huge && intact(&a, 0, NR_PTES - max_none, 5);
 	verdict("collapse_max_ptes_none", ok, c0, 1, ms);
@@ -385,7 +365,7 @@ static bool page_out(struct area *a, size_t from, size_t to)
 
 static void collapse_swapin_single_pte(void)
 {
-	long c0 = knob("pages_collapsed"), ms;
+	long c0 = xhp_knob("pages_collapsed"), ms;
 	struct area a;
 	bool huge, ok;
 
@@ -405,7 +385,7 @@ static void collapse_swapin_single_pte(void)
 
 static void collapse_max_ptes_swap(void)
 {
-	long max_swap = knob("max_ptes_swap"), c0, ms;
+	long max_swap = xhp_knob("max_ptes_swap"), c0, ms;
 	struct area a;
 	bool huge, ok;
 
@@ -417,14 +397,14 @@ static void collapse_max_ptes_swap(void)
 		return;
 	}
 	madvise(a.p, PMD_SZ, MADV_HUGEPAGE);
-	c0 = knob("pages_collapsed");
+	c0 = xhp_knob("pages_collapsed");
 	ok = scan_refuses(&a, "collapse_max_ptes_swap_exceeded", "madvise",
 			  "exceed_swap_pte", &ms);
 	verdict("collapse_max_ptes_swap_exceeded", ok, c0, 0, ms);
 
 	/* Fault them all back, then swap out exactly max_ptes_swap. */
 	ok = intact(&a, 0, NR_PTES, 9) && page_out(&a, 0, max_swap);
-	c0 = knob("pages_collapsed");
+	c0 = xhp_knob("pages_collapsed");
 	huge = run_scanner(&a, "madvise", &ms);
 	ok = ok && huge && intact(&a, 0, NR_PTES, 9);
 	verdict("collapse_max_ptes_swap", ok, c0, 1, ms);
@@ -453,7 +433,7 @@ static bool split_pmd(struct area *a)
 
 static void collapse_single_pte_entry_compound(void)
 {
-	long c0 = knob("pages_collapsed"), ms;
+	long c0 = xhp_knob("pages_collapsed"), ms;
 	struct area a;
 	bool huge, ok;
 
@@ -470,7 +450,7 @@ static void collapse_single_pte_entry_compound(void)
 
 static void collapse_full_of_compound(void)
 {
-	long c0 = knob("pages_collapsed"), ms;
+	long c0 = xhp_knob("pages_collapsed"), ms;
 	struct area a;
 	bool huge, ok;
 
@@ -491,7 +471,7 @@ static void collapse_full_of_compound(void)
  */
 static void collapse_compound_extreme(void)
 {
-	long c0 = knob("pages_collapsed"), ms;
+	long c0 = xhp_knob("pages_collapsed"), ms;
 	char *win, *base, *tmp, *q;
 	bool huge, ok = true;
 	struct area a;
@@ -571,7 +551,7 @@ static bool child_wait(pid_t pid, int fd, long *ms)
 
 static void collapse_fork(void)
 {
-	long c0 = knob("pages_collapsed"), ms, parent_ms;
+	long c0 = xhp_knob("pages_collapsed"), ms, parent_ms;
 	int fds[2];
 	struct area a;
 	bool ok;
@@ -611,7 +591,7 @@ static void collapse_fork(void)
 
 static void collapse_fork_compound(void)
 {
-	long c0 = knob("pages_collapsed"), ms;
+	long c0 = xhp_knob("pages_collapsed"), ms;
 	int fds[2];
 	struct area a;
 	bool ok;
@@ -647,7 +627,7 @@ static void collapse_fork_compound(void)
 
 static void collapse_max_ptes_shared(void)
 {
-	long max_shared = knob("max_ptes_shared"), c0, ms;
+	long max_shared = xhp_knob("max_ptes_shared"), c0, ms;
 	int fds[2];
 	struct area a;
 	bool ok;
@@ -657,7 +637,7 @@ static void collapse_max_ptes_shared(void)
 	ok = fault_thp(&a, 29);
 	if (pipe(fds))
 		ksft_exit_fail_msg("pipe\n");
-	c0 = knob("pages_collapsed");
+	c0 = xhp_knob("pages_collapsed");
 	pid = fork();
 	if (pid == 0) {
 		bool huge, good;
@@ -698,21 +678,21 @@ static void enabled_modes(void)
 	area_alloc(&a, 1);
 	fill(&a, 0, NR_PTES, 37);
 
-	c0 = knob("pages_collapsed");
+	c0 = xhp_knob("pages_collapsed");
 	ok = scan_refuses(&a, "enabled_madvise_skips_unadvised", "madvise",
 			  "vma_check", &ms);
 	verdict("enabled_madvise_skips_unadvised", ok, c0, 0, ms);
 
 	/* never: the scanner does not collapse and does not even scan. */
-	c0 = knob("pages_collapsed");
-	scans0 = knob("full_scans");
+	c0 = xhp_knob("pages_collapsed");
+	scans0 = xhp_knob("full_scans");
 	set_enabled("never");
 	usleep(1000 * 1000);
-	ksft_test_result(!area_huge(&a) && knob("full_scans") == scans0 &&
-			 knob("pages_collapsed") == c0,
+	ksft_test_result(!area_huge(&a) && xhp_knob("full_scans") == scans0 &&
+			 xhp_knob("pages_collapsed") == c0,
 			 "enabled_never_idles\n");
 
-	c0 = knob("pages_collapsed");
+	c0 = xhp_knob("pages_collapsed");
 	huge = run_scanner(&a, "always", &ms);
 	verdict("enabled_always_collapses_unadvised",
 		huge && intact(&a, 0, NR_PTES, 37), c0, 1, ms);
@@ -721,7 +701,7 @@ static void enabled_modes(void)
 
 static void nohugepage_respected(void)
 {
-	long c0 = knob("pages_collapsed"), ms;
+	long c0 = xhp_knob("pages_collapsed"), ms;
 	struct area a;
 	bool ok;
 
@@ -781,10 +761,10 @@ static void knob_write_wakes(const char *which)
 	area_alloc(&a, 1);
 	fill(&a, 0, NR_PTES, 47);
 	madvise(a.p, PMD_SZ, MADV_HUGEPAGE);
-	scans0 = knob("full_scans");
+	scans0 = xhp_knob("full_scans");
 	usleep(1500 * 1000);
-	slept = !area_huge(&a) && knob("full_scans") == scans0;
-	c0 = knob("pages_collapsed");
+	slept = !area_huge(&a) && xhp_knob("full_scans") == scans0;
+	c0 = xhp_knob("pages_collapsed");
 	start = now_ms();
 	if (!strcmp(which, "enabled"))
 		set_enabled("madvise");
@@ -806,21 +786,21 @@ static void knob_write_wakes(const char *which)
 
 static void full_scans_advance(void)
 {
-	long scans0 = knob("full_scans");
+	long scans0 = xhp_knob("full_scans");
 	long start = now_ms();
 
 	set_enabled("madvise");
-	while (knob("full_scans") < scans0 + 3 && now_ms() - start < 10000)
+	while (xhp_knob("full_scans") < scans0 + 3 && now_ms() - start < 10000)
 		usleep(10000);
 	set_enabled("never");
-	ksft_test_result(knob("full_scans") >= scans0 + 3,
+	ksft_test_result(xhp_knob("full_scans") >= scans0 + 3,
 			 "full_scans_advances # +3 in %ld ms\n", now_ms() - start);
 }
 
 /* Pages not referenced since MADV_COLD: lack_referenced_page. */
 static void lack_referenced(void)
 {
-	long c0 = knob("pages_collapsed"), ms;
+	long c0 = xhp_knob("pages_collapsed"), ms;
 	struct area a;
 	bool ok;
 
@@ -837,7 +817,7 @@ static void lack_referenced(void)
 /* No writable PTE in the range: page_ro. */
 static void read_only(void)
 {
-	long c0 = knob("pages_collapsed"), ms;
+	long c0 = xhp_knob("pages_collapsed"), ms;
 	struct area a;
 	bool ok;
 
@@ -899,33 +879,33 @@ static bool collapse_then_split(struct area *a, int seed, long *t_split,
 		ksft_print_msg("backoff: the area did not collapse\n");
 		return false;
 	}
-	wasted0 = knob("backoff_wasted");
+	wasted0 = xhp_knob("backoff_wasted");
 	*t_split = now_ms();
 	if (!split_pmd(a) || area_huge(a) || !area_one_vma(a)) {
 		ksft_print_msg("backoff: the PMD split did not leave one PTE-mapped VMA\n");
 		return false;
 	}
-	*wasted = knob("backoff_wasted") - wasted0;
+	*wasted = xhp_knob("backoff_wasted") - wasted0;
 	return true;
 }
 
 /* Without a window the same split range collapses again at once. */
 static void backoff_off(void)
 {
-	long c0 = knob("pages_collapsed"), wasted, skipped0, scans0, scans;
+	long c0 = xhp_knob("pages_collapsed"), wasted, skipped0, scans0, scans;
 	long t_split, start;
 	bool ok, huge = false;
 	struct area a;
 
 	set_knob("backoff_window_millisecs", 0);
 	ok = collapse_then_split(&a, 61, &t_split, &wasted);
-	skipped0 = knob("backoff_skipped");
-	scans0 = knob("full_scans");
+	skipped0 = xhp_knob("backoff_skipped");
+	scans0 = xhp_knob("full_scans");
 	start = now_ms();
 	set_enabled("madvise");
 	/* At once: by the end of the first pass that began after the merge. */
 	while (ok && now_ms() - start < WAIT_MS) {
-		scans = knob("full_scans");
+		scans = xhp_knob("full_scans");
 		huge = area_huge(&a);
 		if (huge || scans >= scans0 + 3)
 			break;
@@ -934,10 +914,10 @@ static void backoff_off(void)
 	set_enabled("never");
 	if (ok && !huge)
 		ksft_print_msg("backoff_off: not huge again after full_scans +%ld\n",
-			       knob("full_scans") - scans0);
-	if (wasted || knob("backoff_skipped") != skipped0) {
+			       xhp_knob("full_scans") - scans0);
+	if (wasted || xhp_knob("backoff_skipped") != skipped0) {
 		ksft_print_msg("backoff_off: backoff_wasted +%ld, backoff_skipped +%ld with the window off\n",
-			       wasted, knob("backoff_skipped") - skipped0);
+			       wasted, xhp_knob("backoff_skipped") - skipped0);
 		ok = false;
 	}
 	ok = ok && huge && intact(&a, 0, NR_PTES, 61);
@@ -963,7 +943,7 @@ static void backoff_window(void)
 	int i, n = 0;
 
 	set_knob("backoff_window_millisecs", BACKOFF_WINDOW_MS);
-	c0 = knob("pages_collapsed");
+	c0 = xhp_knob("pages_collapsed");
 	/* Earlier areas stay mapped so a retry never reuses their range. */
 	for (i = 0; i < BACKOFF_ATTEMPTS && !in_time; i++) {
 		n = i + 1;
@@ -971,14 +951,14 @@ static void backoff_window(void)
 		if (!ok)
 			break;
 		deadline = t_split + BACKOFF_WINDOW_MS - BACKOFF_MARGIN_MS;
-		skipped0 = knob("backoff_skipped");
-		scans0 = knob("full_scans");
+		skipped0 = xhp_knob("backoff_skipped");
+		scans0 = xhp_knob("full_scans");
 		proven = huge = false;
 		set_enabled("madvise");
 		/* Watch the whole window: not huge at any point of it. */
 		while (!huge) {
-			scans = knob("full_scans") - scans0;
-			skipped = knob("backoff_skipped") - skipped0;
+			scans = xhp_knob("full_scans") - scans0;
+			skipped = xhp_knob("backoff_skipped") - skipped0;
 			huge = area_huge(&areas[i]);
 			t = now_ms();
 			if (t >= deadline)

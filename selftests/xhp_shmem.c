@@ -66,28 +66,8 @@ static void write_or_die(const char *path, const char *val)
 
 static void set_knob(const char *name, unsigned long v)
 {
-	char path[256];
-
-	snprintf(path, sizeof(path), XHP_DIR "/khugepaged/%s", name);
-	if (xhp_write_num(path, v))
+	if (xhp_set_knob(name, v))
 		ksft_exit_fail_msg("cannot set %s=%lu\n", name, v);
-}
-
-static long knob(const char *name)
-{
-	char path[256];
-
-	snprintf(path, sizeof(path), XHP_DIR "/khugepaged/%s", name);
-	return xhp_read_num(path);
-}
-
-static long scan_result(const char *name)
-{
-	char path[256];
-
-	snprintf(path, sizeof(path), XHP_DIR "/khugepaged/scan_results/%s",
-		 name);
-	return xhp_read_num(path);
 }
 
 static void reset_results(void)
@@ -292,7 +272,7 @@ static void policy_off(void)
 static bool run_scanner(struct area *a, const struct policy *pol, bool expect,
 			long *ms)
 {
-	long start = now_ms(), scans0 = knob("full_scans");
+	long start = now_ms(), scans0 = xhp_knob("full_scans");
 	bool huge = false, looked = false;
 
 	set_policy(pol);
@@ -300,7 +280,7 @@ static bool run_scanner(struct area *a, const struct policy *pol, bool expect,
 		huge = area_huge(a);
 		if (huge)
 			break;
-		looked = knob("full_scans") >= scans0 + 2;
+		looked = xhp_knob("full_scans") >= scans0 + 2;
 		if (!expect && looked)
 			break;
 		usleep(10000);
@@ -324,7 +304,7 @@ static bool run_scanner(struct area *a, const struct policy *pol, bool expect,
 static void verdict(const char *name, bool ok, long collapsed0, long want,
 		    long ms)
 {
-	long ours = knob("pages_collapsed") - collapsed0;
+	long ours = xhp_knob("pages_collapsed") - collapsed0;
 	long native = native_collapsed() - native_base;
 
 	if (ours < want) {
@@ -368,12 +348,12 @@ static void one_case(const char *name, enum area_kind kind, int nr, size_t size,
 	if (!ok)
 		ksft_print_msg("%s: huge before the scanner ran\n", name);
 	reset_results();
-	r0 = reason ? scan_result(reason) : 0;
-	c0 = knob("pages_collapsed");
+	r0 = reason ? xhp_scan_result(reason) : 0;
+	c0 = xhp_knob("pages_collapsed");
 	huge = run_scanner(&a, pol, expect, &ms);
 	ok = ok && huge == expect &&
 	     intact(&a, from, to, seed, size ? size / page_sz : 0);
-	if (reason && scan_result(reason) <= r0) {
+	if (reason && xhp_scan_result(reason) <= r0) {
 		ksft_print_msg("%s: scan_results/%s did not grow\n", name,
 			       reason);
 		ok = false;
@@ -390,7 +370,7 @@ static void one_case(const char *name, enum area_kind kind, int nr, size_t size,
  */
 static void collapse_full(void)
 {
-	long c0 = knob("pages_collapsed"), ms, c1, scans0, t0;
+	long c0 = xhp_knob("pages_collapsed"), ms, c1, scans0, t0;
 	struct area a;
 	bool huge, ok;
 
@@ -403,19 +383,19 @@ static void collapse_full(void)
 	verdict("shmem_collapse_full", ok, c0, 4, ms);
 
 	reset_results();
-	c1 = knob("pages_collapsed");
-	scans0 = knob("full_scans");
+	c1 = xhp_knob("pages_collapsed");
+	scans0 = xhp_knob("full_scans");
 	t0 = now_ms();
 	set_policy(&advise);
 	ok = huge;
-	while (ok && knob("full_scans") < scans0 + 2 && now_ms() - t0 < WAIT_MS)
+	while (ok && xhp_knob("full_scans") < scans0 + 2 && now_ms() - t0 < WAIT_MS)
 		usleep(10000);
 	policy_off();
-	ok = ok && knob("full_scans") >= scans0 + 2 &&
-	     knob("pages_collapsed") == c1 && scan_result("pmd_mapped") >= 4 &&
+	ok = ok && xhp_knob("full_scans") >= scans0 + 2 &&
+	     xhp_knob("pages_collapsed") == c1 && xhp_scan_result("pmd_mapped") >= 4 &&
 	     area_huge(&a) && intact(&a, 0, 4 * NR_PTES, 3, 0);
 	ksft_test_result(ok, "shmem_huge_range_counted_pmd_mapped_not_collapsed_again # pmd_mapped %ld\n",
-			 scan_result("pmd_mapped"));
+			 xhp_scan_result("pmd_mapped"));
 	area_free(&a);
 }
 
@@ -473,7 +453,7 @@ static bool page_out(struct area *a, size_t from, size_t to)
  */
 static void collapse_max_ptes_swap(void)
 {
-	long max_swap = knob("max_ptes_swap"), c0, ms, r0;
+	long max_swap = xhp_knob("max_ptes_swap"), c0, ms, r0;
 	struct area a;
 	bool huge, ok;
 
@@ -482,16 +462,16 @@ static void collapse_max_ptes_swap(void)
 	madvise(a.p, PMD_SZ, MADV_HUGEPAGE);
 	ok = page_out(&a, 0, max_swap + 1);
 	reset_results();
-	r0 = scan_result("exceed_swap_pte");
-	c0 = knob("pages_collapsed");
+	r0 = xhp_scan_result("exceed_swap_pte");
+	c0 = xhp_knob("pages_collapsed");
 	huge = run_scanner(&a, &advise, false, &ms);
-	ok = ok && !huge && scan_result("exceed_swap_pte") > r0;
+	ok = ok && !huge && xhp_scan_result("exceed_swap_pte") > r0;
 	verdict("shmem_collapse_max_ptes_swap_exceeded", ok, c0, 0, ms);
 
 	/* Read them all back in, then swap out exactly max_ptes_swap. */
 	ok = intact(&a, 0, NR_PTES, 9, 0) && xhp_vma_smaps_kb(a.p, "Swap:") == 0;
 	ok = ok && page_out(&a, 0, max_swap);
-	c0 = knob("pages_collapsed");
+	c0 = xhp_knob("pages_collapsed");
 	huge = run_scanner(&a, &advise, true, &ms);
 	ok = ok && huge && xhp_vma_smaps_kb(a.p, "Swap:") == 0 &&
 	     intact(&a, 0, NR_PTES, 9, 0);
@@ -530,7 +510,7 @@ static void collapse_full_of_compound(void)
 		ksft_print_msg("no PTE-mapped huge folio: ShmemPmdMapped %ld kB, Rss %ld kB\n",
 			       pmd_mapped_kb(&a), xhp_vma_smaps_kb(a.p, "Rss:"));
 	madvise(a.p, PMD_SZ, MADV_HUGEPAGE);
-	c0 = knob("pages_collapsed");
+	c0 = xhp_knob("pages_collapsed");
 	huge = run_scanner(&a, &advise, true, &ms);
 	ok = ok && huge && intact(&a, 0, NR_PTES, 13, 0);
 	verdict("shmem_collapse_full_of_compound", ok, c0, 1, ms);
@@ -586,7 +566,7 @@ static void tmpfs_case(const char *name, const char *huge, bool madv,
 	if (madv)
 		madvise(a.p, PMD_SZ, MADV_HUGEPAGE);
 	ok = tmpfs_remount(huge) && pmd_mapped_kb(&a) == 0;
-	c0 = knob("pages_collapsed");
+	c0 = xhp_knob("pages_collapsed");
 	huge_now = run_scanner(&a, pol, expect, &ms);
 	ok = ok && huge_now == expect && intact(&a, 0, NR_PTES, 21, 0);
 	verdict(name, ok, c0, expect ? 1 : 0, ms);
@@ -700,14 +680,14 @@ static void hot_first_sweeps_shmem(void)
 	area_alloc(&a, MEMFD, 1, 0);
 	fill(&a, 0, NR_PTES / 2, 31);
 	madvise(a.p, PMD_SZ, MADV_HUGEPAGE);
-	hot0 = knob("hot_ranges");
-	c0 = knob("pages_collapsed");
+	hot0 = xhp_knob("hot_ranges");
+	c0 = xhp_knob("pages_collapsed");
 	t0 = now_ms();
 	set_policy(&advise);
 	while (!hot && now_ms() - t0 < WAIT_MS) {
 		for (i = 0; i < NR_PTES / 2; i++)
 			ok &= a.p[i * page_sz] == (char)pattern(i, 31);
-		hot = knob("hot_ranges") > hot0;
+		hot = xhp_knob("hot_ranges") > hot0;
 		usleep(20000);
 	}
 	ok = ok && hot && !area_huge(&a);
@@ -760,7 +740,7 @@ static void hot_shmem_goes_first(void)
 		 ko);
 	if (system(cmd))
 		ksft_exit_fail_msg("cannot reload the module\n");
-	c0 = knob("pages_collapsed");
+	c0 = xhp_knob("pages_collapsed");
 	t0 = now_ms();
 	set_policy(&advise);
 	while (ok && !huge && now_ms() - t0 < WAIT_MS) {
@@ -792,7 +772,7 @@ static void hot_shmem_goes_first(void)
  */
 static void backoff_covers_shmem(void)
 {
-	long c0 = knob("pages_collapsed"), ms, wasted0, skipped0, scans0, t0;
+	long c0 = xhp_knob("pages_collapsed"), ms, wasted0, skipped0, scans0, t0;
 	struct area a;
 	bool huge, ok;
 
@@ -808,13 +788,13 @@ static void backoff_covers_shmem(void)
 	mprotect(a.p, page_sz, PROT_READ | PROT_WRITE);
 	ok = huge && pmd_mapped_kb(&a) == 0 &&
 	     xhp_read_num(XHP_DIR "/khugepaged/backoff_wasted") > wasted0;
-	scans0 = knob("full_scans");
+	scans0 = xhp_knob("full_scans");
 	t0 = now_ms();
 	set_policy(&advise);
-	while (knob("full_scans") < scans0 + 2 && now_ms() - t0 < WAIT_MS)
+	while (xhp_knob("full_scans") < scans0 + 2 && now_ms() - t0 < WAIT_MS)
 		usleep(10000);
 	policy_off();
-	ok = ok && knob("full_scans") >= scans0 + 2 && pmd_mapped_kb(&a) == 0 &&
+	ok = ok && xhp_knob("full_scans") >= scans0 + 2 && pmd_mapped_kb(&a) == 0 &&
 	     xhp_read_num(XHP_DIR "/khugepaged/backoff_skipped") > skipped0 &&
 	     intact(&a, 0, NR_PTES, 33, 0);
 	set_knob("backoff_window_millisecs", 0);

@@ -65,6 +65,32 @@ static inline int xhp_write_num(const char *path, unsigned long v)
 	snprintf(buf, sizeof(buf), "%lu", v);
 	return xhp_write_str(path, buf);
 }
+/* The module's khugepaged/ knobs and scan_results/ counters by name. */
+static inline long xhp_knob(const char *name)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), XHP_DIR "/khugepaged/%s", name);
+	return xhp_read_num(path);
+}
+
+static inline int xhp_set_knob(const char *name, unsigned long v)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), XHP_DIR "/khugepaged/%s", name);
+	return xhp_write_num(path, v);
+}
+
+static inline long xhp_scan_result(const char *name)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), XHP_DIR "/khugepaged/scan_results/%s",
+		 name);
+	return xhp_read_num(path);
+}
+
 
 /* A field ("Rss:", "Swap:", ...) of the VMA holding @addr, in kB; -1 if none. */
 static inline long xhp_vma_smaps_kb(const void *addr, const char *field)
