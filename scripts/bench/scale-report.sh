@@ -2,7 +2,7 @@
 # Section "scale" on the host side, sourced by scripts/bench.sh: its own
 # VM boot (scripts/bench/scale-guest.sh needs SCALE_MAX_GIB + 2 GiB), its
 # table rows and its plots. Uses bench.sh's r, ratio, per_gib, row and fig.
-SCALE_MAX_GIB=${SCALE_MAX_GIB:-8}
+SCALE_MAX_GIB=${SCALE_MAX_GIB:-8}	# and SCALE_PARTS (scale-guest.sh)
 
 # scale_split MODE SECTION...: which boots bench.sh makes. main_sections:
 # the ordinary boot's sections (none: its default); main_boot, scale_boot:
@@ -29,27 +29,44 @@ scale_run() {
 	local mem=$((SCALE_MAX_GIB + 2))G
 	echo "bench: section scale in its own VM boot (--mem $mem, SCALE_MAX_GIB=$SCALE_MAX_GIB)" >&2
 	"$1" --mem "$mem" --timeout 7200 -- env SCALE_MAX_GIB="$SCALE_MAX_GIB" \
-		scripts/bench-guest.sh scale | tee -a "$2" | grep -E '^RESULT'
+		SCALE_PARTS="${SCALE_PARTS:-scan collapse}" scripts/bench-guest.sh scale | tee -a "$2" | grep -E '^RESULT'
 	scale_rc=${PIPESTATUS[0]}
 }
 
-# scale_cost CONTENDER P M: CPU ms per GiB over the passes measured.
+# scale_cost CONTENDER P M: CPU ms per GiB over the passes measured, in
+# the contender's cheapest round (interference from the host only adds).
 scale_cost() {
-	per_gib "$(r "scale.scan.$1.p$2.m$3.cpu_ms")" "$(r "scale.scan.$1.p$2.m$3.passes")" "$3"
+	local i k best= v
+	for i in $(seq "$(r scale.rounds)"); do
+		k=scale.scan.$1.p$2.m$3.r$i
+		v=$(per_gib "$(r "$k.cpu_ms")" "$(r "$k.passes")" "$3")
+		[ -n "$v" ] || continue
+		best=$(awk -v a="$v" -v b="$best" 'BEGIN { print (b == "" || a + 0 < b + 0) ? a : b }')
+	done
+	echo "$best"
 }
 scale_growth() { local v; v=$(ratio "$1" "$2"); [ "$v" = n/a ] || echo "$v"; }
 scale_v() { local v; v=$(r "scale.$1"); echo "${v:-?}"; }	# ? for gnuplot
+# scale_per_pmd C M: the scanner's CPU ms per PMD it collapsed.
+scale_per_pmd() {
+	awk -v c="$(r "scale.collapse.$1.m$2.cpu_ms")" -v n="$(r "scale.collapse.$1.m$2.pmds")" \
+		'BEGIN { if (c != "" && n > 0) printf "%.1f", c / n }'
+}
+# scale_s_per_gib C M: seconds to 90% collapsed per GiB.
+scale_s_per_gib() {
+	awk -v t="$(r "scale.collapse.$1.m$2.s90")" -v m="$2" 'BEGIN { if (t != "") printf "%.2f", t / (m / 1024) }'
+}
 
-# scale_rows OUT: the rows, and OUT/scale-scan.dat, OUT/scale-hot.dat for
-# the plots.
+# scale_rows OUT: the rows, and OUT/scale-scan.dat, OUT/scale-collapse.dat
+# for the plots.
 scale_rows() {
 	local out=$1 key pt p m k x h sp sm sizes counts lo hi gx gk gh
 	[ -n "$(r scale.max_mb)" ] || return 0
 	sp=$(r scale.size_curve_procs) sm=$(r scale.procs_curve_mb)
 	: >"$out/scale-scan.dat"
-	for key in $(awk '$1 == "RESULT" && $2 ~ /^scale\.scan\.khugepaged\..*\.cpu_ms$/ { print $2 }' "$raw"); do
+	for key in $(awk '$1 == "RESULT" && $2 ~ /^scale\.scan\.khugepaged\..*\.r1\.cpu_ms$/ { print $2 }' "$raw"); do
 		pt=${key#scale.scan.khugepaged.}
-		pt=${pt%.cpu_ms}
+		pt=${pt%.r1.cpu_ms}
 		p=${pt%%.*} m=${pt##*.m}
 		p=${p#p}
 		k=$(scale_cost khugepaged "$p" "$m")
@@ -86,26 +103,36 @@ scale_rows() {
 		row scale_scan_growth_procs_xhp_vs_khugepaged "scale: that growth with procs, xhp vs khugepaged" \
 			"$gx" "$gk"
 	fi
-	# Hot set and time to collapse, per size.
-	: >"$out/scale-hot.dat"
-	for key in $(awk '$1 == "RESULT" && $2 ~ /^scale\.hot90\.khugepaged\.m/ { print $2 }' "$raw"); do
-		m=${key##*.m}
-		row "scale_hot90_hot_vs_khugepaged_m$m" "scale: hot set 90% huge, s, $m MiB: hot vs khugepaged" \
-			"$(r "scale.hot90.xhp-hot.m$m")" "$(r "scale.hot90.khugepaged.m$m")" "<= 0.1"
-		row "scale_hot90_fifo_vs_khugepaged_m$m" "scale: the same, xhp fifo vs khugepaged" \
-			"$(r "scale.hot90.xhp-fifo.m$m")" "$(r "scale.hot90.khugepaged.m$m")" "<= 1.05"
-		row "scale_all90_fifo_vs_khugepaged_m$m" "scale: all memory 90% huge, s: fifo vs khugepaged" \
-			"$(r "scale.all90.xhp-fifo.m$m")" "$(r "scale.all90.khugepaged.m$m")" "<= 1.05"
-		echo "$m $(scale_v hot90.khugepaged.m$m) $(scale_v hot90.xhp-fifo.m$m)" \
-			"$(scale_v hot90.xhp-hot.m$m) $(scale_v all90.khugepaged.m$m)" \
-			"$(scale_v all90.xhp-fifo.m$m)" >>"$out/scale-hot.dat"
+	# Time to collapse 90%, and the scanner's CPU per PMD collapsed, per size.
+	: >"$out/scale-collapse.dat"
+	for key in $(awk '$1 == "RESULT" && $2 ~ /^scale\.collapse\.khugepaged\..*\.pmds$/ { print $2 }' "$raw"); do
+		m=${key#scale.collapse.khugepaged.m}
+		m=${m%.pmds}
+		row "scale_collapse90_fifo_vs_khugepaged_m$m" "scale: 90% of $m MiB collapsed, s: xhp fifo vs khugepaged" \
+			"$(r "scale.collapse.xhp-fifo.m$m.s90")" "$(r "scale.collapse.khugepaged.m$m.s90")" "<= 1.05"
+		k=$(scale_per_pmd khugepaged "$m") x=$(scale_per_pmd xhp-fifo "$m")
+		row "scale_collapse_cpu_per_pmd_fifo_vs_khugepaged_m$m" "scale: CPU ms per PMD collapsed, $m MiB: xhp vs khugepaged" \
+			"$x" "$k"
+		echo "$m $(scale_v collapse.khugepaged.m$m.s90) $(scale_v collapse.xhp-fifo.m$m.s90) ${k:-?} ${x:-?}" \
+			>>"$out/scale-collapse.dat"
 	done
+	# Growth: seconds per GiB collapsed at the largest size / at the smallest.
+	sort -n -o "$out/scale-collapse.dat" "$out/scale-collapse.dat"
+	lo=$(awk 'NR == 1 { print $1 }' "$out/scale-collapse.dat")
+	hi=$(awk 'END { print $1 }' "$out/scale-collapse.dat")
+	if [ -n "$lo" ] && [ "$lo" != "$hi" ]; then
+		gk=$(scale_growth "$(scale_s_per_gib khugepaged "$hi")" "$(scale_s_per_gib khugepaged "$lo")")
+		gx=$(scale_growth "$(scale_s_per_gib xhp-fifo "$hi")" "$(scale_s_per_gib xhp-fifo "$lo")")
+		fig scale_collapse_growth_size_khugepaged "scale: collapse s/GiB at $hi / at $lo MiB, khugepaged" "$gk"
+		fig scale_collapse_growth_size_xhp "scale: collapse s/GiB at $hi / at $lo MiB, xhp fifo" "$gx"
+		row scale_collapse_growth_size_xhp_vs_khugepaged "scale: that growth with size, xhp vs khugepaged" \
+			"$gx" "$gk"
+	fi
 	sort -n -k2 -k1 -o "$out/scale-scan.dat" "$out/scale-scan.dat"
-	sort -n -o "$out/scale-hot.dat" "$out/scale-hot.dat"
 }
 
 # scale_plots OUT: OUT/scale-scan.png (cost per GiB against size and
-# against processes) and OUT/scale-hot.png (times against size).
+# against processes) and OUT/scale-collapse.png (time against size).
 scale_plots() {
 	local out=$1 sp sm
 	[ -s "$out/scale-scan.dat" ] || return 0
@@ -129,17 +156,16 @@ plot "$out/scale-scan.dat" using (\$2 == $sm ? \$1 : 1/0):4 with linespoints lw 
      "$out/scale-scan.dat" using (\$2 == $sm ? \$1 : 1/0):5 with linespoints lw 2 title "xhugepaged hot"
 unset multiplot
 set terminal pngcairo size 900,500
-set output "$out/scale-hot.png"
-set title "Time to 90% huge against cold memory size, $(r scale.hot_procs) procs (same VM boot)"
-set xlabel "cold MiB in all (4 MiB hot per process)"
+set output "$out/scale-collapse.png"
+set title "Time until 90% of the memory is collapsed, $(r scale.collapse_procs) procs (same VM boot)"
+unset logscale x
+set logscale xy 2
+set xlabel "MiB, fully faulted small pages"
 set ylabel "seconds"
-set yrange [0:*]
+set yrange [*:*]
 set key top left
-plot "$out/scale-hot.dat" using 1:2 with linespoints lw 2 lc 1 title "hot set, khugepaged", \
-     "$out/scale-hot.dat" using 1:3 with linespoints lw 2 lc 2 title "hot set, xhugepaged fifo", \
-     "$out/scale-hot.dat" using 1:4 with linespoints lw 2 lc 3 title "hot set, xhugepaged hot", \
-     "$out/scale-hot.dat" using 1:5 with linespoints dt 2 lc 1 title "all memory, khugepaged", \
-     "$out/scale-hot.dat" using 1:6 with linespoints dt 2 lc 2 title "all memory, xhugepaged fifo"
+plot "$out/scale-collapse.dat" using 1:2 with linespoints lw 2 title "khugepaged", \
+     "$out/scale-collapse.dat" using 1:3 with linespoints lw 2 title "xhugepaged fifo"
 GP
-	echo "plots: $out/scale-scan.png $out/scale-hot.png"
+	echo "plots: $out/scale-scan.png $out/scale-collapse.png"
 }
