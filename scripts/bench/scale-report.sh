@@ -57,8 +57,8 @@ scale_s_per_gib() {
 	awk -v t="$(r "scale.collapse.$1.m$2.s90")" -v m="$2" 'BEGIN { if (t != "") printf "%.2f", t / (m / 1024) }'
 }
 
-# scale_rows OUT: the rows, and OUT/scale-scan.dat, OUT/scale-collapse.dat
-# for the plots.
+# scale_rows OUT: the rows, and OUT/scale-scan{,-size,-procs}.dat and
+# OUT/scale-collapse.dat for the plots.
 scale_rows() {
 	local out=$1 key pt p m k x h sp sm sizes counts lo hi gx gk gh
 	[ -n "$(r scale.max_mb)" ] || return 0
@@ -128,7 +128,9 @@ scale_rows() {
 		row scale_collapse_growth_size_xhp_vs_khugepaged "scale: that growth with size, xhp vs khugepaged" \
 			"$gx" "$gk"
 	fi
-	sort -n -k2 -k1 -o "$out/scale-scan.dat" "$out/scale-scan.dat"
+	# One file per curve, so that gnuplot draws each as one line.
+	awk -v p="$sp" '$1 == p' "$out/scale-scan.dat" | sort -n -k2 >"$out/scale-scan-size.dat"
+	awk -v m="$sm" '$2 == m' "$out/scale-scan.dat" | sort -n -k1 >"$out/scale-scan-procs.dat"
 }
 
 # scale_plots OUT: OUT/scale-scan.png (cost per GiB against size and
@@ -147,18 +149,22 @@ set yrange [0:*]
 set ylabel "CPU ms per GiB"
 set key top left
 set xlabel "MiB scanned per pass ($sp procs)"
-plot "$out/scale-scan.dat" using (\$1 == $sp ? \$2 : 1/0):4 with linespoints lw 2 title "khugepaged", \
-     "$out/scale-scan.dat" using (\$1 == $sp ? \$2 : 1/0):3 with linespoints lw 2 title "xhugepaged fifo", \
-     "$out/scale-scan.dat" using (\$1 == $sp ? \$2 : 1/0):5 with linespoints lw 2 title "xhugepaged hot"
+plot "$out/scale-scan-size.dat" using 2:4 with linespoints lw 2 title "khugepaged", \
+     "$out/scale-scan-size.dat" using 2:3 with linespoints lw 2 title "xhugepaged fifo", \
+     "$out/scale-scan-size.dat" using 2:5 with linespoints lw 2 title "xhugepaged hot"
 set xlabel "processes ($sm MiB in all)"
-plot "$out/scale-scan.dat" using (\$2 == $sm ? \$1 : 1/0):4 with linespoints lw 2 title "khugepaged", \
-     "$out/scale-scan.dat" using (\$2 == $sm ? \$1 : 1/0):3 with linespoints lw 2 title "xhugepaged fifo", \
-     "$out/scale-scan.dat" using (\$2 == $sm ? \$1 : 1/0):5 with linespoints lw 2 title "xhugepaged hot"
+plot "$out/scale-scan-procs.dat" using 1:4 with linespoints lw 2 title "khugepaged", \
+     "$out/scale-scan-procs.dat" using 1:3 with linespoints lw 2 title "xhugepaged fifo", \
+     "$out/scale-scan-procs.dat" using 1:5 with linespoints lw 2 title "xhugepaged hot"
 unset multiplot
+GP
+	echo "plots: $out/scale-scan.png"
+	[ -s "$out/scale-collapse.dat" ] || return 0
+	gnuplot <<GP || { echo "bench: gnuplot failed on the scale collapse plot" >&2; return 0; }
 set terminal pngcairo size 900,500
+set datafile missing "?"
 set output "$out/scale-collapse.png"
 set title "Time until 90% of the memory is collapsed, $(r scale.collapse_procs) procs (same VM boot)"
-unset logscale x
 set logscale xy 2
 set xlabel "MiB, fully faulted small pages"
 set ylabel "seconds"
@@ -167,5 +173,5 @@ set key top left
 plot "$out/scale-collapse.dat" using 1:2 with linespoints lw 2 title "khugepaged", \
      "$out/scale-collapse.dat" using 1:3 with linespoints lw 2 title "xhugepaged fifo"
 GP
-	echo "plots: $out/scale-scan.png $out/scale-collapse.png"
+	echo "plots: $out/scale-collapse.png"
 }
