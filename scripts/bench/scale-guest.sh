@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=bash
 # Section "scale" of scripts/bench-guest.sh (sourced from it): scan cost
 # out to SCALE_MAX_GIB GiB and 256 processes (khugepaged, xhugepaged fifo
 # and hot) and time to collapse out to SCALE_MAX_GIB GiB (khugepaged,
@@ -28,10 +29,10 @@ SC_COL_PAGES=16384	# 32 PMDs per wake: 8 GiB collapses in minutes, not an hour
 SC_COL_CONTENDERS="khugepaged xhp-fifo"
 
 sc_max_mb=$((SCALE_MAX_GIB * 1024))
-sc_sizes= sc_col_sizes=
+sc_sizes='' sc_col_sizes=''
 for m in $SC_SIZES; do [ "$m" -le $sc_max_mb ] && sc_sizes="$sc_sizes $m"; done
 for m in $SC_COL_SIZES; do [ "$m" -le $sc_max_mb ] && sc_col_sizes="$sc_col_sizes $m"; done
-sc_points=
+sc_points=''
 for m in $sc_sizes; do sc_points="$sc_points $SC_PROCS:$m"; done
 for p in $SC_COUNTS; do
 	case " $sc_points " in *" $p:$SC_PROC_MB "*) ;; *) sc_points="$sc_points $p:$SC_PROC_MB" ;; esac

@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=bash
 # Section "scale" on the host side, sourced by scripts/bench.sh: its own
 # VM boot (scripts/bench/scale-guest.sh needs SCALE_MAX_GIB + 2 GiB), its
 # table rows and its plots. Uses bench.sh's r, ratio, per_gib, row and fig.
