@@ -118,6 +118,9 @@ for pt in $sc_points; do
 	echo "RESULT scale.fill_ms.p$p.m$m $((f1 - f0))"
 	for r in $(seq $SC_ROUNDS); do
 		for c in $SC_SCANNERS; do
+			# stop left the kernel's THP at never, which stops
+			# khugepaged; its mm slots stay queued
+			[ $c = khugepaged ] && echo madvise >$T/enabled
 			start $c 0
 			sc_nap $SC_SETTLE
 			scale_scan scale.scan.$c.p$p.m$m.r$r $c
