@@ -7,8 +7,11 @@
 # MADV_COLLAPSE where it applies.
 # Usage: bench-guest.sh [--smoke] [SECTION...]
 # SECTIONs (default: all, in this order): hot scan idle collapse shmem
-# thrash lifetime. Naming some runs only those, for a focused run by hand, e.g.
+# thrash lifetime mglru. Naming some runs only those, for a focused run by hand, e.g.
 #   XHP_ACCEL=tcg scripts/vm-run.sh --mem 4G -- scripts/bench-guest.sh lifetime
+# scale (scripts/bench/scale-guest.sh) needs SCALE_MAX_GIB + 2 GiB of guest
+# memory, so it runs only when named (scripts/bench.sh boots it apart),
+# except that --smoke runs its tiny version by default, last.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 . selftests/lib.sh
@@ -17,9 +20,10 @@ BIN=build/bench-bin	# xhp_churn, xhp_modcycle (scripts/bench/Makefile)
 smoke=0
 [ "${1:-}" = --smoke ] && { smoke=1; shift; }
 SECTIONS="${*:-hot scan idle collapse shmem thrash lifetime mglru}"
+[ $# -eq 0 ] && [ $smoke = 1 ] && SECTIONS="$SECTIONS scale"
 for sec in $SECTIONS; do
 	case $sec in
-	hot | scan | idle | collapse | shmem | thrash | lifetime | mglru) ;;
+	hot | scan | idle | collapse | shmem | thrash | lifetime | mglru | scale) ;;
 	*) echo "bench-guest: unknown section '$sec'" >&2; exit 2 ;;
 	esac
 done
@@ -363,4 +367,6 @@ fi
 # --- 6. hot-first under memory pressure, multi-gen LRU on -------------------
 . scripts/bench/mglru.sh
 want mglru && mglru_section
+# --- 7. scale: scripts/bench/scale-guest.sh --------------------------------
+want scale && . scripts/bench/scale-guest.sh
 echo "RESULT done 1"

@@ -4,7 +4,9 @@
 # then a table of ratios on stdout and plots in build/bench/. Under TCG
 # only ratios between contenders of the same boot mean anything.
 # Usage: scripts/bench.sh [--smoke] [SECTION...] (sections: bench-guest.sh;
-# a row whose figures were not measured reads n/a, null in results.json)
+# a row whose figures were not measured reads n/a, null in results.json).
+# Section scale runs in a second boot with SCALE_MAX_GIB (default 8) + 2
+# GiB of memory; --smoke runs its tiny version in the one boot.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode=
@@ -18,12 +20,24 @@ mkdir -p "$out"
 raw=$out/raw.txt
 # vm-run's verdict counts: a kernel warning (125), a hang, a lost status or
 # a failing guest script fails the bench, after the table is printed.
+# Section scale needs a bigger guest: a boot of its own (scale-report.sh).
+. scripts/bench/scale-report.sh
+scale_split "$mode" "$@"
 set +e
-"$vm_run" --mem 4G --timeout 3600 -- scripts/bench-guest.sh $mode "$@" | tee "$raw" |
-	grep -E '^RESULT'
-vm_rc=${PIPESTATUS[0]}
+vm_rc=0 boots=0
+: >"$raw"
+if [ $main_boot = 1 ]; then
+	"$vm_run" --mem 4G --timeout 3600 -- scripts/bench-guest.sh $mode "${main_sections[@]}" |
+		tee "$raw" | grep -E '^RESULT'
+	vm_rc=${PIPESTATUS[0]} boots=1
+fi
+if [ $scale_boot = 1 ]; then
+	scale_run "$vm_run" "$raw"
+	[ $vm_rc -ne 0 ] || vm_rc=$scale_rc
+	boots=$((boots + 1))
+fi
 set -e
-grep -q '^RESULT done 1' "$raw" || { echo "bench: the guest run did not complete (vm-run exit $vm_rc)" >&2; exit 1; }
+[ "$(grep -c '^RESULT done 1' "$raw")" -eq $boots ] || { echo "bench: a guest run did not complete (vm-run exit $vm_rc)" >&2; exit 1; }
 
 r() { awk -v k="$1" '$1 == "RESULT" && $2 == k { print $3 }' "$raw"; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b + 0 == 0) print "n/a"; else printf "%.2f", a / b }'; }
@@ -119,6 +133,7 @@ for op in rmmod insmod; do
 	done
 done
 . scripts/bench/mglru-rows.sh
+scale_rows "$out"
 echo "(ratio < 1 is better for xhugepaged in every ratio row; met: goal met, - no goal)"
 python3 - "$tsv" "$out/results.json" <<'PY'
 import json, sys
@@ -194,6 +209,7 @@ plot "$out/lifetime-rmmod.dat" using 1:2 with steps lw 2 title "rmmod (delete_mo
      "$out/lifetime-insmod.dat" using 1:2 with steps lw 2 title "insmod (finit_module)"
 GP
 	[ -z "${plotted:-}" ] || echo "plots: $out/hot-set.png $out/scan-cost.png $out/lifetime.png"
+	scale_plots "$out"
 else
 	echo "bench: gnuplot missing (make deps installs it); no plots" >&2
 fi
