@@ -22,13 +22,18 @@
  * the bad events; exits 0 only if N > 0, G > 0 (ranges that only exist
  * because a region grew were judged), and U, O, K are 0.
  *
- * Usage: xhp_align lockhold SECONDS  (xhugepaged loaded, pages_to_scan=UINT_MAX)
+ * Usage: xhp_align lockhold PROCESSES_FILE WALKS HANG_SECONDS
+ *        (xhugepaged loaded, pages_to_scan=UINT_MAX)
  *
  * The scanner lets mmap_lock go within a round: maps HOLD_SPAN of sparse
  * anonymous memory (one page faulted in, so the VMA is eligible; a walk of
- * it is millions of empty PMD ranges) and for SECONDS times mprotect() on
- * a small mapping of its own, which needs mmap_lock for write. Prints
- * "lockhold calls N max_us M" and exits 0.
+ * it is HOLD_PMDS empty PMD ranges) and calls mprotect() on a small
+ * mapping of its own, which needs mmap_lock for write, again and again,
+ * until the scanner has judged WALKS * HOLD_PMDS ranges of this process
+ * (its "judged" column in PROCESSES_FILE, the debugfs table, which counts
+ * each visit as it ends). Prints "lockhold judged J calls N max_us M"
+ * (N: the calls that got through meanwhile) and exits 0; exits 3 if the
+ * scanner did not get that far within HANG_SECONDS (a hang bound only).
  */
 #define _GNU_SOURCE
 #include <stdio.h>
@@ -279,12 +284,40 @@ static int check_trace(void)
 }
 
 #define HOLD_SPAN	(16UL << 40)
+#define HOLD_PMDS	(HOLD_SPAN / PMD_SIZE)
 
-static int run_lockhold(unsigned int seconds)
+/* The "judged" column of this process's line in the debugfs table. */
+static long judged_by_scanner(const char *path)
 {
-	uint64_t end = now_ns() + seconds * 1000000000ULL, max_ns = 0;
+	char line[1024], comm[64], cgroup[512];
+	long judged, found = 0, pid;
+	int targeted;
+	FILE *f;
+
+	f = fopen(path, "r");
+	if (!f) {
+		perror(path);
+		return -1;
+	}
+	/* pid comm cgroup targeted anon_kb shmem_kb pmd_mapped_kb judged ... */
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%ld %63s %511s %d %*u %*u %*u %ld", &pid, comm,
+			   cgroup, &targeted, &judged) == 5 && pid == getpid()) {
+			found = judged;
+			break;
+		}
+	}
+	fclose(f);
+	return found;
+}
+
+static int run_lockhold(const char *processes, long walks,
+			unsigned int hang_seconds)
+{
+	uint64_t hang = now_ns() + hang_seconds * 1000000000ULL, max_ns = 0;
 	unsigned long calls = 0;
 	char *big, *small;
+	long judged;
 
 	big = mmap(NULL, HOLD_SPAN, PROT_READ | PROT_WRITE,
 		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -296,7 +329,7 @@ static int run_lockhold(unsigned int seconds)
 	}
 	big[0] = 1;
 	printf("ready\n");
-	while (now_ns() < end) {
+	for (;;) {
 		uint64_t t0 = now_ns(), d;
 
 		/* Alternate, so every call changes the VMA tree. */
@@ -307,10 +340,20 @@ static int run_lockhold(unsigned int seconds)
 		}
 		d = now_ns() - t0;
 		max_ns = d > max_ns ? d : max_ns;
+		judged = judged_by_scanner(processes);
+		if (judged < 0)
+			return 2;
+		if (judged >= walks * (long)HOLD_PMDS)
+			break;
 		calls++;
-		usleep(10000);
+		if (now_ns() > hang) {
+			printf("lockhold hang: judged %ld in %u s\n", judged,
+			       hang_seconds);
+			return 3;
+		}
+		usleep(2000);
 	}
-	printf("lockhold calls %lu max_us %llu\n", calls,
+	printf("lockhold judged %ld calls %lu max_us %llu\n", judged, calls,
 	       (unsigned long long)(max_ns / 1000));
 	return 0;
 }
@@ -321,10 +364,11 @@ int main(int argc, char **argv)
 	char filter[64];
 	int i, ret;
 
-	if (argc == 3 && !strcmp(argv[1], "lockhold"))
-		return run_lockhold(atoi(argv[2]));
+	if (argc == 5 && !strcmp(argv[1], "lockhold"))
+		return run_lockhold(argv[2], atol(argv[3]), atoi(argv[4]));
 	if (argc != 3) {
-		fprintf(stderr, "usage: %s SECONDS TRACEFS\n", argv[0]);
+		fprintf(stderr, "usage: %s SECONDS TRACEFS | lockhold PROCESSES_FILE WALKS HANG_SECONDS\n",
+			argv[0]);
 		return 2;
 	}
 	seconds = atoi(argv[1]);

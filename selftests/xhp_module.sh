@@ -158,19 +158,26 @@ check "reload_under_churn_rmmod_returns # worst ${worst} ms, hang bound ${RMMOD_
 check "reload_under_churn_logs_unload_lines" test "$worst_stop" -ne 99999
 check "churn_data_intact_across_reloads" test $churn_rc -eq 0
 
-# --- an exiting mm is let go: its slot disappears
+# --- an exiting mm is let go: its slot disappears. Each step waits for
+# its own signal (the process says it advised its area; it exits when its
+# file goes), bounded only to catch a hang: a debug kernel can take
+# seconds to start python.
 insmod "$XHP_KO" scan_sleep_millisecs=100000
 before=$(cat "$XK/mm_slots")
-python3 -c 'import mmap, time
+ready=$(mktemp -u)
+python3 -c 'import mmap, os, sys, time
 m = mmap.mmap(-1, 4 << 20, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
 m[0] = 1
 m.madvise(mmap.MADV_HUGEPAGE)
-time.sleep(2)' &
+open(sys.argv[1], "w").close()
+while os.path.exists(sys.argv[1]):
+    time.sleep(0.05)' "$ready" &
 py=$!
-sleep 1
+wait_for '[ -e "$ready" ] && [ "$(cat $XK/mm_slots)" -gt "$before" ]' 600
 during=$(cat "$XK/mm_slots")
+rm -f "$ready"
 wait $py
-sleep 0.5
+wait_for '[ "$(cat $XK/mm_slots)" -lt "$during" ]' 600
 after=$(cat "$XK/mm_slots")
 check "exiting_mm_leaves_queue # mm_slots $before -> $during -> $after" \
 	test "$during" -gt "$before" -a "$after" -lt "$during"
