@@ -73,9 +73,9 @@ stress: deps
 	scripts/stress.sh
 
 # The selftests on a lockdep/KASAN/kmemleak kernel built once from Debian's
-# linux-source-6.12 (not in CI: the first build takes about half an hour).
+# linux-source-6.12 (not in CI: the first build takes an hour or more on two cores).
 check-debug:
-	@scripts/deps.sh flex bison bc libelf-dev libssl-dev
+	@scripts/deps.sh flex bison bc libelf-dev libssl-dev pahole
 	$(MAKE) tools
 	scripts/check-debug.sh
 

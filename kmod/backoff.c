@@ -100,11 +100,15 @@ bool xhp_backoff_active(struct mm_struct *mm, unsigned long haddr)
 	return active;
 }
 
-/* Hook on __split_huge_pmd(vma, pmd, address, freeze, folio): NMI context. */
+/*
+ * Hook on XHP_SPLIT_PMD_SYMBOL (compat.h), where every PMD split ends up,
+ * vma first on each kernel: NMI context. (Its callers' entries, such as
+ * 6.12's __split_huge_pmd(), may be inlined into theirs by the compiler.)
+ */
 int xhp_hook_split_pmd(struct kprobe *kp, struct pt_regs *regs)
 {
 	struct vm_area_struct *vma = (void *)regs->di;
-	unsigned long haddr = regs->dx & HPAGE_PMD_MASK;
+	unsigned long haddr = xhp_split_pmd_address(regs) & HPAGE_PMD_MASK;
 	unsigned int window = READ_ONCE(xhp_knobs.backoff_window_millisecs);
 	struct xhp_backoff_entry *e;
 	unsigned long key;

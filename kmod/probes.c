@@ -88,7 +88,7 @@ static struct xhp_probe xhp_probes[] = {
 	TPPROBE("mm_fork", "sched_process_fork", true, xhp_hook_fork),
 	KPROBE("mm_exit", XHP_EXIT_MMAP_SYMBOL, false, xhp_hook_exit_mmap),
 	/* Splits soon after our collapses: anti-thrash backoff. */
-	KPROBE("split_backoff", "__split_huge_pmd", false, xhp_hook_split_pmd),
+	KPROBE("split_backoff", XHP_SPLIT_PMD_SYMBOL, false, xhp_hook_split_pmd),
 	/* Per-PMD results of our own collapses: the kernel's tracepoint. */
 	TPPROBE("collapse_result", "mm_khugepaged_scan_pmd", false,
 		xhp_hook_scan_pmd_result),

@@ -38,7 +38,7 @@ while IFS= read -r line; do
 	fi
 done <"$frag"
 [ $lost -eq 0 ] || { echo "debug-kernel: fix $frag" >&2; exit 1; }
-echo "debug-kernel: building (about half an hour on two cores)" >&2
+echo "debug-kernel: building (an hour or more on two cores)" >&2
 nice -n 19 make -s -C "$src" -j"$(nproc)" >&2
 touch "$stamp"
 echo "$src"
