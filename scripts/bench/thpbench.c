@@ -9,7 +9,8 @@
  *	"all90 T" when 90% of the hot set / of everything is huge.
  *   thpbench hold PROCS TOTAL_MB DENSITY_PCT
  *	PROCS processes share TOTAL_MB of advised memory with DENSITY_PCT of
- *	each PMD range's pages faulted; prints "ready" and waits for stdin EOF.
+ *	each PMD range's pages faulted; prints "ready" once every process has
+ *	faulted and advised, then waits for stdin EOF.
  *   thpbench idle PROCS
  *	PROCS idle processes, each with 4 MiB of faulted anonymous memory that
  *	is never advised (so enabled=madvise allows it no THP), beside a
@@ -200,26 +201,40 @@ out:
 	return 0;
 }
 
-static int hold(int procs, long total_mb, int pct)
+/*
+ * PROCS children each map LEN bytes, fault PCT% of each PMD range and, if
+ * ADVISE, advise MADV_HUGEPAGE; "ready" is printed once every child has
+ * (each writes a byte to a pipe after its madvise), so that a scanner
+ * started on "ready" finds the whole workload in place. Then they hold it
+ * until stdin's EOF.
+ */
+static int hold_children(int procs, size_t len, int pct, bool advise)
 {
-	long per = total_mb / procs;
 	pid_t *kids = calloc(procs, sizeof(*kids));
-	int i;
+	int fds[2], i, n;
+	char c;
 
-	if (per * MB < PMD_SZ)
-		per = PMD_SZ / MB;
+	if (!kids || pipe(fds))
+		return 1;
 	for (i = 0; i < procs; i++) {
 		kids[i] = fork();
 		if (kids[i] == 0) {
-			char *p = map_aligned(per * MB);
+			char *p = map_aligned(len);
 
-			fault(p, per * MB, pct);
-			madvise(p, per * MB, MADV_HUGEPAGE);
+			fault(p, len, pct);
+			if (advise)
+				madvise(p, len, MADV_HUGEPAGE);
+			if (write(fds[1], "r", 1) != 1)
+				_exit(1);
 			pause();
 			_exit(0);
 		}
 	}
-	sleep(1);
+	close(fds[1]);
+	for (n = 0; n < procs && read(fds[0], &c, 1) == 1; n++)
+		;
+	if (n < procs)
+		fprintf(stderr, "thpbench: %d of %d processes ready\n", n, procs);
 	printf("ready\n");
 	fflush(stdout);
 	while (getchar() != EOF)
@@ -228,34 +243,21 @@ static int hold(int procs, long total_mb, int pct)
 		kill(kids[i], SIGTERM);
 	while (wait(NULL) > 0)
 		;
-	return 0;
+	return n < procs;
+}
+
+static int hold(int procs, long total_mb, int pct)
+{
+	long per = total_mb / procs;
+
+	if (per * MB < PMD_SZ)
+		per = PMD_SZ / MB;
+	return hold_children(procs, per * MB, pct, true);
 }
 
 static int idle(int procs)
 {
-	pid_t *kids = calloc(procs, sizeof(*kids));
-	int i;
-
-	for (i = 0; i < procs; i++) {
-		kids[i] = fork();
-		if (kids[i] == 0) {
-			char *p = map_aligned(2 * PMD_SZ);
-
-			fault(p, 2 * PMD_SZ, 100);
-			pause();
-			_exit(0);
-		}
-	}
-	sleep(1);
-	printf("ready\n");
-	fflush(stdout);
-	while (getchar() != EOF)
-		;
-	for (i = 0; i < procs; i++)
-		kill(kids[i], SIGTERM);
-	while (wait(NULL) > 0)
-		;
-	return 0;
+	return hold_children(procs, 2 * PMD_SZ, 100, false);
 }
 
 static int shmemhold(long mb)
