@@ -129,7 +129,9 @@ int xhp_hook_deferred_scan_ret(struct kretprobe_instance *ri,
 /*
  * collapse_huge_page(mm, address, referenced, unmapped, cc) -> SCAN_*: the
  * anon engine under khugepaged and MADV_COLLAPSE alike. Only khugepaged's
- * calls are traced here; the other two trace their whole request.
+ * calls are traced here; the other two trace their whole request. The
+ * entry serves collapse_file(mm, addr, ...) too: the same first two
+ * arguments.
  */
 int xhp_hook_collapse_entry(struct kretprobe_instance *ri,
 			    struct pt_regs *regs)
@@ -145,18 +147,26 @@ int xhp_hook_collapse_entry(struct kretprobe_instance *ri,
 	return 0;
 }
 
-int xhp_hook_collapse_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
+/* One engine call ended with @result, @collapsed or not: count and trace. */
+static void xhp_collapse_done(struct xhp_event_call *c, enum xhp_event ev,
+			      int result, bool collapsed)
 {
-	struct xhp_event_call *c = xhp_call(ri);
-	int result = regs_return_value(regs);
 	u64 ns = xhp_elapsed(c);
 
-	xhp_event_hit(XHP_EV_COLLAPSE_HUGE_PAGE, c->class, ns);
-	if (result != XHP_SCAN_SUCCEED)
-		xhp_event_add_extra(XHP_EV_COLLAPSE_HUGE_PAGE, 1);	/* failed */
+	xhp_event_hit(ev, c->class, ns);
+	if (!collapsed)
+		xhp_event_add_extra(ev, 1);	/* failed */
 	if (c->class == XHP_BY_KHUGEPAGED)
 		trace_xhp_collapse_end(c->mm, c->address, 1, "khugepaged", ns,
-				       result, result == XHP_SCAN_SUCCEED);
+				       result, collapsed);
+}
+
+int xhp_hook_collapse_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	int result = regs_return_value(regs);
+
+	xhp_collapse_done(xhp_call(ri), XHP_EV_COLLAPSE_HUGE_PAGE, result,
+			  result == XHP_SCAN_SUCCEED);
 	return 0;
 }
 
@@ -176,33 +186,13 @@ static bool xhp_file_collapsed(int result)
 	       result == XHP_SCAN_PTE_MAPPED_HUGEPAGE;
 }
 
-int xhp_hook_collapse_file_entry(struct kretprobe_instance *ri,
-				 struct pt_regs *regs)
-{
-	struct xhp_event_call *c = xhp_call(ri);
-
-	c->mm = (void *)regs->di;
-	c->address = regs->si;
-	c->class = xhp_current_initiator();
-	if (c->class == XHP_BY_KHUGEPAGED)
-		trace_xhp_collapse_begin(c->mm, c->address, 1, "khugepaged");
-	c->t0 = ktime_get_ns();
-	return 0;
-}
-
 int xhp_hook_collapse_file_ret(struct kretprobe_instance *ri,
 			       struct pt_regs *regs)
 {
-	struct xhp_event_call *c = xhp_call(ri);
 	int result = regs_return_value(regs);
-	u64 ns = xhp_elapsed(c);
 
-	xhp_event_hit(XHP_EV_COLLAPSE_FILE, c->class, ns);
-	if (!xhp_file_collapsed(result))
-		xhp_event_add_extra(XHP_EV_COLLAPSE_FILE, 1);	/* failed */
-	if (c->class == XHP_BY_KHUGEPAGED)
-		trace_xhp_collapse_end(c->mm, c->address, 1, "khugepaged", ns,
-				       result, xhp_file_collapsed(result));
+	xhp_collapse_done(xhp_call(ri), XHP_EV_COLLAPSE_FILE, result,
+			  xhp_file_collapsed(result));
 	return 0;
 }
 

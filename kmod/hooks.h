@@ -47,8 +47,6 @@ int xhp_hook_deferred_scan_ret(struct kretprobe_instance *ri,
 int xhp_hook_collapse_entry(struct kretprobe_instance *ri,
 			    struct pt_regs *regs);
 int xhp_hook_collapse_ret(struct kretprobe_instance *ri, struct pt_regs *regs);
-int xhp_hook_collapse_file_entry(struct kretprobe_instance *ri,
-				 struct pt_regs *regs);
 int xhp_hook_collapse_file_ret(struct kretprobe_instance *ri,
 			       struct pt_regs *regs);
 int xhp_hook_madvise_collapse_entry(struct kretprobe_instance *ri,

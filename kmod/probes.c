@@ -110,7 +110,7 @@ static struct xhp_probe xhp_probes[] = {
 	EVENT("madvise_collapse", "madvise_collapse",
 	      xhp_hook_madvise_collapse_entry, xhp_hook_madvise_collapse_ret),
 	EVENT("collapse_file", "collapse_file",
-	      xhp_hook_collapse_file_entry, xhp_hook_collapse_file_ret),
+	      xhp_hook_collapse_entry, xhp_hook_collapse_file_ret),
 	EVENT("huge_fault", "do_huge_pmd_anonymous_page",
 	      xhp_hook_timed_entry, xhp_hook_huge_fault_ret),
 	EVENT("zap_pmd", "zap_huge_pmd",
