@@ -23,7 +23,8 @@ usage() {
 	cat <<EOF
 usage: scripts/vm-run.sh [--kernel VERSION | --kernel-image PATH] [--mem SIZE]
                          [--cpus N] [--append ARGS] [--timeout S]
-                         [--accel kvm|tcg|auto] -- COMMAND [ARG...]
+                         [--accel kvm|tcg|auto] [--icount SHIFT]
+                         -- COMMAND [ARG...]
 
 Boots /boot/vmlinuz-VERSION (default: newest /boot/vmlinuz-6.12*) in QEMU
 (KVM if it can run a guest here, TCG otherwise; the choice is printed on
@@ -53,6 +54,13 @@ options:
                     host kernel, host boot, QEMU binary and version, CPU
                     model and /dev/kvm; any change probes again. kvm that
                     cannot run a guest is a setup error ($EX_SETUP).
+  --icount SHIFT    TCG only (default: \$XHP_ICOUNT, else off): the guest's
+                    clock runs on its instruction count, 2^SHIFT ns per
+                    instruction (0-10), idle time skipped, so guest times
+                    depend on the work done and not on what the host does
+                    meanwhile (no TCG slowness or host load shows as guest
+                    time, nor trips the guest's lockup detectors). Under KVM
+                    it is ignored, saying so on stderr.
   -h, --help        this text
 
 exit status:
@@ -78,6 +86,7 @@ die() { echo "vm-run: $*" >&2; exit "$EX_SETUP"; }
 usage_err() { echo "vm-run: $*" >&2; usage >&2; exit "$EX_USAGE"; }
 
 kver='' kimage='' mem=2G cpus=2 append=() timeout_s=600 accel_choice=${XHP_ACCEL:-auto}
+icount=${XHP_ICOUNT:-}
 accel_from=XHP_ACCEL=$accel_choice
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -88,6 +97,7 @@ while [ $# -gt 0 ]; do
 	--append) [ $# -ge 2 ] || usage_err "--append needs a value"; append+=("$2"); shift 2 ;;
 	--timeout) [ $# -ge 2 ] || usage_err "--timeout needs a value"; timeout_s=$2; shift 2 ;;
 	--accel) [ $# -ge 2 ] || usage_err "--accel needs a value"; accel_choice=$2 accel_from="--accel $2"; shift 2 ;;
+	--icount) [ $# -ge 2 ] || usage_err "--icount needs a value"; icount=$2; shift 2 ;;
 	-h | --help) usage; exit 0 ;;
 	--) shift; break ;;
 	*) usage_err "unknown option: $1" ;;
@@ -96,6 +106,7 @@ done
 [ $# -gt 0 ] || usage_err "no COMMAND given (put it after --)"
 [[ $cpus =~ ^[1-9][0-9]*$ ]] || usage_err "--cpus: not a number: $cpus"
 [[ $timeout_s =~ ^[1-9][0-9]*$ ]] || usage_err "--timeout: not a number of seconds: $timeout_s"
+[[ -z $icount || $icount =~ ^([0-9]|10)$ ]] || usage_err "--icount: SHIFT is 0-10 (ns per instruction = 2^SHIFT): $icount"
 case $accel_choice in
 kvm | tcg | auto) ;;
 *) usage_err "$accel_from: the accelerator is kvm, tcg or auto" ;;
@@ -145,7 +156,7 @@ probe_kvm() {
 	local probe_err rc=0 kernel_opt=(--kernel "$kver")
 	[ -z "$kimage" ] || kernel_opt=(--kernel-image "$kimage")
 	probe_err=$(mktemp "${TMPDIR:-/tmp}/vm-run-probe.XXXXXX")
-	XHP_ACCEL_PROBE=1 "$0" --accel kvm --timeout "$PROBE_TIMEOUT_S" "${kernel_opt[@]}" \
+	XHP_ACCEL_PROBE=1 XHP_ICOUNT= "$0" --accel kvm --timeout "$PROBE_TIMEOUT_S" "${kernel_opt[@]}" \
 		-- true </dev/null >"$probe_err" 2>&1 || rc=$?
 	probe_reason=''
 	if [ "$rc" -ne 0 ]; then
@@ -222,7 +233,13 @@ else
 	# gave spurious guest oopses ("Oops: int3" in code the kernel was
 	# live-patching on another vCPU), and boots no faster on 2 host cores.
 	accel_args=(-machine q35 -accel tcg,thread=single -cpu max)
+	if [ -n "$icount" ]; then
+		accel_args+=(-icount "shift=$icount,sleep=off")
+		echo "vm-run: guest time from the instruction count (icount shift $icount: $((1 << icount)) ns per instruction)" >&2
+	fi
 fi
+[ "$accel" = kvm ] && [ -n "$icount" ] &&
+	echo "vm-run: --icount $icount ignored: under KVM the guest keeps real time" >&2
 
 # no_timer_check: the boot-time test of the IO-APIC timer waits a fixed
 # number of TSC cycles for jiffies to move; under TCG on a loaded host they
