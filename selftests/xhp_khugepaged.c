@@ -36,20 +36,15 @@
 #include <unistd.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
-#include <sys/utsname.h>
 #include <sys/wait.h>
 
 #include "kselftest.h"
 #include "xhp_test.h"
 
-#ifndef MADV_PAGEOUT
-#define MADV_PAGEOUT 21
-#endif
 #ifndef MADV_COLD
 #define MADV_COLD 20
 #endif
 
-#define PMD_SZ (2UL << 20)
 #define NR_PTES 512
 /* A hang bound; a build for a break-and-watch run may lower it. */
 #ifndef WAIT_MS
@@ -118,18 +113,10 @@ static void area_free(struct area *a)
 	munmap(a->map, a->map_len);
 }
 
-static unsigned char pattern(size_t pg, int seed)
-{
-	return (unsigned char)((pg * 31 + seed) % 251 + 1);
-}
-
 /* Write pages [from, to) of the area with their pattern. */
 static void fill(struct area *a, size_t from, size_t to, int seed)
 {
-	size_t pg;
-
-	for (pg = from; pg < to; pg++)
-		memset(a->p + pg * page_sz, pattern(pg, seed), page_sz);
+	xhp_fill(a->p, page_sz, from, to, seed);
 }
 
 /*
@@ -143,15 +130,15 @@ static bool intact2(struct area *a, size_t split, size_t to, int seed_lo,
 
 	for (pg = 0; pg < nr; pg++) {
 		unsigned char want = pg >= to ? 0 :
-			pattern(pg, pg < split ? seed_lo : seed_hi);
+			xhp_pattern(pg, pg < split ? seed_lo : seed_hi);
 		const unsigned char *q = (unsigned char *)a->p + pg * page_sz;
 
-		for (i = 0; i < page_sz; i++)
-			if (q[i] != want) {
-				ksft_print_msg("byte %zu of page %zu: %u, want %u\n",
-					       i, pg, q[i], want);
-				return false;
-			}
+		i = xhp_first_not(q, page_sz, want);
+		if (i < page_sz) {
+			ksft_print_msg("byte %zu of page %zu: %u, want %u\n",
+				       i, pg, q[i], want);
+			return false;
+		}
 	}
 	return true;
 }
@@ -1009,39 +996,17 @@ static void backoff_window(void)
 		area_free(&areas[i]);
 }
 
-static int load_module(void)
-{
-	const char *ko = getenv("XHP_KO");
-	char cmd[512], own[256];
-	struct utsname u;
-
-	/* As selftests/lib.sh: the build for the running kernel, else kmod/'s. */
-	if (!ko && !uname(&u)) {
-		snprintf(own, sizeof(own), "build/kmod-%s/xhugepaged.ko",
-			 u.release);
-		ko = access(own, F_OK) ? NULL : own;
-	}
-	if (!ko)
-		ko = "kmod/xhugepaged.ko";
-
-	if (!access(XHP_DIR, F_OK) && system("rmmod xhugepaged"))
-		return -1;
-	/* enabled=never: each case starts the scanner when it is ready. */
-	snprintf(cmd, sizeof(cmd),
-		 "insmod %s enabled=never scan_sleep_millisecs=50 pages_to_scan=32768",
-		 ko);
-	return system(cmd) ? -1 : 0;
-}
-
 int main(void)
 {
+	const char *missing;
+
 	page_sz = sysconf(_SC_PAGESIZE);
 	ksft_print_header();
-	if (geteuid())
-		ksft_exit_fail_msg("needs root\n");
-	if (system("sh -c '. selftests/lib.sh && xhp_swap_on'"))
-		ksft_exit_fail_msg("cannot set up swap on zram\n");
-	if (load_module())
+	missing = xhp_test_needs();
+	if (missing)
+		ksft_exit_fail_msg("%s\n", missing);
+	/* enabled=never: each case starts the scanner when it is ready. */
+	if (xhp_load_module("enabled=never scan_sleep_millisecs=50 pages_to_scan=32768"))
 		ksft_exit_fail_msg("cannot load the module\n");
 	native_base = native_collapsed();
 	ksft_set_plan(28);
