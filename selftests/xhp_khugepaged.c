@@ -73,14 +73,6 @@ static long native_collapsed(void)
 	return xhp_read_num(THP_DIR "/khugepaged/pages_collapsed");
 }
 
-static long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* --- test areas ---------------------------------------------------------- */
 
 struct area {

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Small helpers shared by the C selftests: sysfs knobs of xhugepaged, the
- * module's loader, test patterns. No kselftest.h here: scripts/bench/ and
- * the tools built from selftests/ sources include it too.
+ * module's loader, a clock, test patterns. No kselftest.h here:
+ * scripts/bench/ and the tools built from selftests/ sources include it too.
  */
 #ifndef XHP_TEST_H
 #define XHP_TEST_H
@@ -14,6 +14,7 @@
 #include <string.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <time.h>
 #include <unistd.h>
 #include <sys/mman.h>
 #include <sys/utsname.h>
@@ -138,6 +139,15 @@ static inline long xhp_vma_smaps_kb(const void *addr, const char *field)
 static inline long xhp_vma_anon_huge_kb(const void *addr)
 {
 	return xhp_vma_smaps_kb(addr, "AnonHugePages:");
+}
+
+/* CLOCK_MONOTONIC in milliseconds. */
+static inline long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /*
