@@ -219,11 +219,11 @@ collapse_rounds() {
 	case $key in
 	collapse)
 		direct=madvcollapse out=$W/madv.out knob=enabled on=madvise
-		workload=($W/hold $B hold 1 "$COLLAPSE_MB" 100)
+		workload=("$W/hold" "$B" hold 1 "$COLLAPSE_MB" 100)
 		;;
 	shmem)
 		direct=shmemcollapse out=$W/shmadv.out knob=shmem_enabled on=advise
-		workload=($W/shmhold $B shmemhold "$COLLAPSE_MB")
+		workload=("$W/shmhold" "$B" shmemhold "$COLLAPSE_MB")
 		params=(shmem_enabled=never)
 		native=$(sed 's/.*\[\(.*\)\].*/\1/' $T/shmem_enabled)
 		echo never >$T/shmem_enabled
