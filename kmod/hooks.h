@@ -22,14 +22,15 @@
  *
  * NMI-safe: one read of the PMD, no lock. On 6.12 the function runs under
  * the PMD lock, so the entry is what the kernel tests. On 6.1 the entry is
- * before pmd_lock(), so the PMD may change before the kernel looks: a
- * racing split or zap (MADV_DONTNEED holds mmap_lock only for read) makes
- * this count a split the kernel then finds done or zapped already, and a
- * fault filling an empty PMD with a huge one meanwhile a split this misses.
- * Either costs one backoff or one event more or less, which the lossy
- * backoff table allows anyway. The read itself is safe: the caller holds
- * what keeps the page table (mmap_lock or the rmap lock), and pmd_folio()
- * of a stale entry only reads a struct page, which is always mapped.
+ * before pmd_lock(), so the PMD may change before the kernel looks: two
+ * threads splitting one huge PMD at once (MADV_DONTNEED of parts of it
+ * holds mmap_lock only for read) both read it huge and are both counted,
+ * though the kernel splits once; a PMD turning huge after this read (a
+ * huge fault into an empty one) would be a split missed. Either is one
+ * backoff or one event more or less, which the lossy backoff table allows
+ * anyway. The read itself is safe: the caller holds what keeps the page
+ * table (mmap_lock or the rmap lock), and pmd_folio() of a stale entry
+ * only reads a struct page, which is always mapped.
  */
 static inline bool xhp_split_pmd_splits(struct pt_regs *regs)
 {
