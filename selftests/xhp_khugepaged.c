@@ -1114,30 +1114,6 @@ static void backoff_ignores_split_of_refaulted_range(void)
 		area_free(&areas[i]);
 }
 
-static int load_module(void)
-{
-	const char *ko = getenv("XHP_KO");
-	char cmd[512], own[256];
-	struct utsname u;
-
-	/* As selftests/lib.sh: the build for the running kernel, else kmod/'s. */
-	if (!ko && !uname(&u)) {
-		snprintf(own, sizeof(own), "build/kmod-%s/xhugepaged.ko",
-			 u.release);
-		ko = access(own, F_OK) ? NULL : own;
-	}
-	if (!ko)
-		ko = "kmod/xhugepaged.ko";
-
-	if (!access(XHP_DIR, F_OK) && system("rmmod xhugepaged"))
-		return -1;
-	/* enabled=never: each case starts the scanner when it is ready. */
-	snprintf(cmd, sizeof(cmd),
-		 "insmod %s enabled=never scan_sleep_millisecs=50 pages_to_scan=32768",
-		 ko);
-	return system(cmd) ? -1 : 0;
-}
-
 int main(void)
 {
 	const char *missing;
