@@ -104,6 +104,9 @@ bool xhp_backoff_active(struct mm_struct *mm, unsigned long haddr)
  * Hook on XHP_SPLIT_PMD_SYMBOL (compat.h), where every PMD split ends up,
  * vma first on each kernel: NMI context. (Its callers' entries, such as
  * 6.12's __split_huge_pmd(), may be inlined into theirs by the compiler.)
+ * A call that splits nothing is no waste: the PMD is no longer huge (a
+ * range zapped whole and faulted back small, then split at a VMA
+ * boundary), or it maps another folio than the caller's.
  */
 int xhp_hook_split_pmd(struct kprobe *kp, struct pt_regs *regs)
 {
@@ -113,7 +116,7 @@ int xhp_hook_split_pmd(struct kprobe *kp, struct pt_regs *regs)
 	struct xhp_backoff_entry *e;
 	unsigned long key;
 
-	if (!window || !vma)
+	if (!window || !vma || !xhp_split_pmd_splits(regs))
 		return 0;
 	key = xhp_backoff_key(vma->vm_mm, haddr);
 	e = xhp_backoff_slot(key);

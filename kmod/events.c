@@ -14,8 +14,6 @@
 #include <linux/ktime.h>
 #include <linux/mm.h>
 #include <linux/huge_mm.h>
-#include <linux/swap.h>
-#include <linux/swapops.h>
 #include <linux/shrinker.h>
 #include <linux/sched.h>
 
@@ -42,21 +40,16 @@ static pid_t xhp_current_tgid(void)
 
 /*
  * XHP_SPLIT_PMD_SYMBOL (compat.h): every PMD split goes through it, but it
- * is also called for PMDs that are no longer huge, or that map another
- * folio; those it leaves alone, and so do we.
+ * is also called for PMDs it leaves alone (xhp_split_pmd_splits()), and so
+ * do we.
  */
 int xhp_hook_split_pmd_entry(struct kretprobe_instance *ri,
 			     struct pt_regs *regs)
 {
 	struct vm_area_struct *vma = (void *)regs->di;
-	struct folio *folio = xhp_split_pmd_folio(regs);
-	pmd_t pmd = xhp_pmdp_get(xhp_split_pmd_pmdp(regs));
-	bool migration = is_pmd_migration_entry(pmd);
 	struct xhp_event_call *c = xhp_call(ri);
 
-	if (!pmd_trans_huge(pmd) && !pmd_devmap(pmd) && !migration)
-		return 1;
-	if (folio && (migration || folio != xhp_pmd_folio(pmd)))
+	if (!xhp_split_pmd_splits(regs))
 		return 1;
 	c->mm = vma->vm_mm;
 	c->address = xhp_split_pmd_address(regs) & HPAGE_PMD_MASK;

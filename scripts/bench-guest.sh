@@ -200,27 +200,48 @@ if want idle; then
 	done
 fi
 
-# --- 3. collapse cost ------------------------------------------------------
+# --- 3. collapse cost, 3b. shmem collapse cost ---------------------------------
 # TCG translates kernel code the first time it runs: warm the collapse path
 # up first, or whichever contender goes first pays for the translation.
 # Then COLLAPSE_ROUNDS rounds, each the scanner's collapse of COLLAPSE_MB
 # and, right after, the process's own MADV_COLLAPSE of the same: the host
 # (other VMs on shared cores) slows whatever runs at the time, so the two
 # alternate rather than run one after the other.
-collapse_cost() {
-	local r n0 c0 e0 n waited xpmds=0 xcpu=0 xns=0 dns=0 dcpu=0 tot=$X/events/madvise_collapse/total_ns
-	$B madvcollapse 16 >/dev/null
+# collapse_rounds KEY: RESULT KEY.* lines. KEY collapse: anonymous memory,
+# queued by the module's enabled=madvise. KEY shmem: a memfd faulted with
+# small pages (the kernel's own shmem policy never, so faults stay small),
+# queued by the module's shmem_enabled=advise; each round's pair is printed
+# too, for the spread between rounds.
+collapse_rounds() {
+	local key=$1 r n0 c0 e0 c1 e1 n waited xpmds=0 xcpu=0 xns=0 dns=0 dcpu=0
+	local tot=$X/events/madvise_collapse/total_ns direct out knob on native=
+	local -a workload params=()
+	case $key in
+	collapse)
+		direct=madvcollapse out=$W/madv.out knob=enabled on=madvise
+		workload=("$W/hold" "$B" hold 1 "$COLLAPSE_MB" 100)
+		;;
+	shmem)
+		direct=shmemcollapse out=$W/shmadv.out knob=shmem_enabled on=advise
+		workload=("$W/shmhold" "$B" shmemhold "$COLLAPSE_MB")
+		params=(shmem_enabled=never)
+		native=$(sed 's/.*\[\(.*\)\].*/\1/' $T/shmem_enabled)
+		echo never >$T/shmem_enabled
+		;;
+	esac
+	$B $direct 16 >/dev/null
 	for r in $(seq $COLLAPSE_ROUNDS); do
 		prepare xhp-fifo
-		run_workload $W/hold $B hold 1 $COLLAPSE_MB 100
-		# Loaded idle, then the write of madvise queues the workload (a
-		# write to enabled walks the task list) and starts the clock.
-		insmod "$XHP_KO" enabled=never pages_to_scan=$PAGES \
-			scan_sleep_millisecs=$SLEEP max_ptes_none=511 scan_order=fifo
+		run_workload "${workload[@]}"
+		# Loaded idle, then the write of $knob queues the workload (a
+		# write to it walks the task list) and starts the clock.
+		insmod "$XHP_KO" enabled=never "${params[@]}" \
+			pages_to_scan=$PAGES scan_sleep_millisecs=$SLEEP \
+			max_ptes_none=511 scan_order=fifo
 		n0=$(cat $XK/pages_collapsed)
 		c0=$(thread_ticks xhugepaged)
 		read -r e0 <$tot
-		echo madvise >$X/enabled
+		echo $on >$X/$knob
 		# Poll with a builtin once a second: a fork every 100 ms would
 		# compete with the scanner for the emulated CPUs.
 		n=$n0 waited=0
@@ -229,60 +250,8 @@ collapse_cost() {
 			sleep 1
 			waited=$((waited + 1))
 		done
-		echo never >$X/enabled
+		echo never >$X/$knob
 		# total_ns counts every caller's calls: only the scanner's run now.
-		xns=$((xns + $(cat $tot) - e0))
-		xcpu=$((xcpu + $(thread_ticks xhugepaged) - c0))
-		xpmds=$((xpmds + n - n0))
-		end_workload
-		stop
-		# The same layout collapsed by the process itself, right after,
-		# with the module unloaded.
-		$B madvcollapse $COLLAPSE_MB >$W/madv.out
-		dns=$((dns + $(awk '$1 == "madv_ns_per_pmd" { print $2 }' $W/madv.out)))
-		dcpu=$((dcpu + $(awk '$1 == "madv_cpu_ns_per_pmd" { print $2 }' $W/madv.out)))
-	done
-	echo "RESULT collapse.rounds $COLLAPSE_ROUNDS"
-	echo "RESULT collapse.xhp.pmds $xpmds"
-	echo "RESULT collapse.xhp.madvise_collapse_ns $xns"
-	# The scanner thread's CPU time while the rounds ran (its scanning included).
-	echo "RESULT collapse.xhp.thread_cpu_ms $((xcpu * 1000 / hz))"
-	echo "RESULT collapse.direct.madv_ns_per_pmd $((dns / COLLAPSE_ROUNDS))"
-	echo "RESULT collapse.direct.madv_cpu_ns_per_pmd $((dcpu / COLLAPSE_ROUNDS))"
-	$B copy | sed 's/^/RESULT collapse.floor./'
-}
-want collapse && collapse_cost
-
-# --- 3b. shmem collapse cost -------------------------------------------------
-# As 3, on a memfd faulted with small pages (the kernel's own shmem policy
-# never, so faults stay small; the module's shmem_enabled=advise): the
-# scanner's collapse against the process's own MADV_COLLAPSE of the same
-# layout, alternating, after a warm-up of the file collapse path.
-shmem_collapse_cost() {
-	local r n0 c0 e0 c1 e1 n waited xpmds=0 xcpu=0 xns=0 dns=0 dcpu=0 native
-	local tot=$X/events/madvise_collapse/total_ns
-	native=$(sed 's/.*\[\(.*\)\].*/\1/' $T/shmem_enabled)
-	echo never >$T/shmem_enabled
-	$B shmemcollapse 16 >/dev/null
-	for r in $(seq $COLLAPSE_ROUNDS); do
-		prepare xhp-fifo
-		run_workload $W/shmhold $B shmemhold $COLLAPSE_MB
-		# Loaded idle; the write of shmem_enabled queues the workload
-		# (it walks the task list, as enabled's does) and starts the clock.
-		insmod "$XHP_KO" enabled=never shmem_enabled=never \
-			pages_to_scan=$PAGES scan_sleep_millisecs=$SLEEP \
-			max_ptes_none=511 scan_order=fifo
-		n0=$(cat $XK/pages_collapsed)
-		c0=$(thread_ticks xhugepaged)
-		read -r e0 <$tot
-		echo advise >$X/shmem_enabled
-		n=$n0 waited=0
-		while read -r n <$XK/pages_collapsed &&
-			[ $((n - n0)) -lt $((COLLAPSE_MB / 2)) ] && [ $waited -lt 300 ]; do
-			sleep 1
-			waited=$((waited + 1))
-		done
-		echo never >$X/shmem_enabled
 		read -r e1 <$tot
 		c1=$(thread_ticks xhugepaged)
 		xns=$((xns + e1 - e0))
@@ -290,24 +259,30 @@ shmem_collapse_cost() {
 		xpmds=$((xpmds + n - n0))
 		end_workload
 		stop
-		$B shmemcollapse $COLLAPSE_MB >$W/shmadv.out
-		# Each round's pair, for the spread between rounds.
-		[ $((n - n0)) -gt 0 ] &&
-			echo "RESULT shmem.r$r.xhp_ns_per_pmd $(((e1 - e0) / (n - n0)))" &&
-			echo "RESULT shmem.r$r.xhp_cpu_ns_per_pmd $(((c1 - c0) * 1000000000 / hz / (n - n0)))"
-		sed -n "s/^madv_\(.*\)_per_pmd /RESULT shmem.r$r.direct_\1_per_pmd /p" $W/shmadv.out
-		dns=$((dns + $(awk '$1 == "madv_ns_per_pmd" { print $2 }' $W/shmadv.out)))
-		dcpu=$((dcpu + $(awk '$1 == "madv_cpu_ns_per_pmd" { print $2 }' $W/shmadv.out)))
+		# The same layout collapsed by the process itself, right after,
+		# with the module unloaded.
+		$B $direct $COLLAPSE_MB >$out
+		if [ $key = shmem ]; then
+			[ $((n - n0)) -gt 0 ] &&
+				echo "RESULT shmem.r$r.xhp_ns_per_pmd $(((e1 - e0) / (n - n0)))" &&
+				echo "RESULT shmem.r$r.xhp_cpu_ns_per_pmd $(((c1 - c0) * 1000000000 / hz / (n - n0)))"
+			sed -n "s/^madv_\(.*\)_per_pmd /RESULT shmem.r$r.direct_\1_per_pmd /p" $out
+		fi
+		dns=$((dns + $(awk '$1 == "madv_ns_per_pmd" { print $2 }' $out)))
+		dcpu=$((dcpu + $(awk '$1 == "madv_cpu_ns_per_pmd" { print $2 }' $out)))
 	done
-	echo "$native" >$T/shmem_enabled
-	echo "RESULT shmem.rounds $COLLAPSE_ROUNDS"
-	echo "RESULT shmem.xhp.pmds $xpmds"
-	echo "RESULT shmem.xhp.madvise_collapse_ns $xns"
-	echo "RESULT shmem.xhp.thread_cpu_ms $((xcpu * 1000 / hz))"
-	echo "RESULT shmem.direct.madv_ns_per_pmd $((dns / COLLAPSE_ROUNDS))"
-	echo "RESULT shmem.direct.madv_cpu_ns_per_pmd $((dcpu / COLLAPSE_ROUNDS))"
+	[ -z "$native" ] || echo "$native" >$T/shmem_enabled
+	echo "RESULT $key.rounds $COLLAPSE_ROUNDS"
+	echo "RESULT $key.xhp.pmds $xpmds"
+	echo "RESULT $key.xhp.madvise_collapse_ns $xns"
+	# The scanner thread's CPU time while the rounds ran (its scanning included).
+	echo "RESULT $key.xhp.thread_cpu_ms $((xcpu * 1000 / hz))"
+	echo "RESULT $key.direct.madv_ns_per_pmd $((dns / COLLAPSE_ROUNDS))"
+	echo "RESULT $key.direct.madv_cpu_ns_per_pmd $((dcpu / COLLAPSE_ROUNDS))"
+	[ $key = shmem ] || $B copy | sed 's/^/RESULT collapse.floor./'
 }
-want shmem && shmem_collapse_cost
+want collapse && collapse_rounds collapse
+want shmem && collapse_rounds shmem
 
 # --- 4. anti-thrash: ranges split every 150 ms -------------------------------
 want thrash && for c in khugepaged xhp-backoff-off xhp-backoff-on; do

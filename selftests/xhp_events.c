@@ -21,10 +21,6 @@
 #include "kselftest.h"
 #include "xhp_test.h"
 
-#ifndef MADV_COLLAPSE
-#define MADV_COLLAPSE 25
-#endif
-
 #define EVENTS "/sys/kernel/mm/xhugepaged/events"
 #define NATIVE_ENABLED "/sys/kernel/mm/transparent_hugepage/enabled"
 #define PMD_SIZE_ (2UL << 20)

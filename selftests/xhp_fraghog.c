@@ -26,7 +26,6 @@
 #include "xhp_test.h"
 
 #define MB (1UL << 20)
-#define PMD_SZ (2UL << 20)
 #define CHUNK (16 * MB)
 #define MAX_CHUNKS 4096
 

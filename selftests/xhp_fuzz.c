@@ -61,14 +61,10 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
+#include "xhp_test.h"	/* MADV_PAGEOUT, MADV_COLLAPSE */
+
 #ifndef MADV_COLD
 #define MADV_COLD 20
-#endif
-#ifndef MADV_PAGEOUT
-#define MADV_PAGEOUT 21
-#endif
-#ifndef MADV_COLLAPSE
-#define MADV_COLLAPSE 25
 #endif
 #ifndef MAP_FIXED_NOREPLACE
 #define MAP_FIXED_NOREPLACE 0x100000

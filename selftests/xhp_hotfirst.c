@@ -36,7 +36,6 @@
 
 #include "xhp_test.h"
 
-#define PMD_SZ (2UL << 20)
 #define MB (1UL << 20)
 
 static size_t page;

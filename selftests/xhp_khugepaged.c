@@ -36,20 +36,15 @@
 #include <unistd.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
-#include <sys/utsname.h>
 #include <sys/wait.h>
 
 #include "kselftest.h"
 #include "xhp_test.h"
 
-#ifndef MADV_PAGEOUT
-#define MADV_PAGEOUT 21
-#endif
 #ifndef MADV_COLD
 #define MADV_COLD 20
 #endif
 
-#define PMD_SZ (2UL << 20)
 #define NR_PTES 512
 /* A hang bound; a build for a break-and-watch run may lower it. */
 #ifndef WAIT_MS
@@ -76,14 +71,6 @@ static void set_enabled(const char *mode)
 static long native_collapsed(void)
 {
 	return xhp_read_num(THP_DIR "/khugepaged/pages_collapsed");
-}
-
-static long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* --- test areas ---------------------------------------------------------- */
@@ -118,18 +105,10 @@ static void area_free(struct area *a)
 	munmap(a->map, a->map_len);
 }
 
-static unsigned char pattern(size_t pg, int seed)
-{
-	return (unsigned char)((pg * 31 + seed) % 251 + 1);
-}
-
 /* Write pages [from, to) of the area with their pattern. */
 static void fill(struct area *a, size_t from, size_t to, int seed)
 {
-	size_t pg;
-
-	for (pg = from; pg < to; pg++)
-		memset(a->p + pg * page_sz, pattern(pg, seed), page_sz);
+	xhp_fill(a->p, page_sz, from, to, seed);
 }
 
 /*
@@ -143,15 +122,15 @@ static bool intact2(struct area *a, size_t split, size_t to, int seed_lo,
 
 	for (pg = 0; pg < nr; pg++) {
 		unsigned char want = pg >= to ? 0 :
-			pattern(pg, pg < split ? seed_lo : seed_hi);
+			xhp_pattern(pg, pg < split ? seed_lo : seed_hi);
 		const unsigned char *q = (unsigned char *)a->p + pg * page_sz;
 
-		for (i = 0; i < page_sz; i++)
-			if (q[i] != want) {
-				ksft_print_msg("byte %zu of page %zu: %u, want %u\n",
-					       i, pg, q[i], want);
-				return false;
-			}
+		i = xhp_first_not(q, page_sz, want);
+		if (i < page_sz) {
+			ksft_print_msg("byte %zu of page %zu: %u, want %u\n",
+				       i, pg, q[i], want);
+			return false;
+		}
 	}
 	return true;
 }
@@ -859,34 +838,54 @@ static bool area_one_vma(struct area *a)
 }
 
 /*
- * Collapse a fresh advised area, then split its PMD mapping at once by
- * write-protecting one page and undo that, so the VMAs merge and the range
- * (now PTE-mapped compound pages) is collapsible again. The scanner is
- * stopped (enabled=never) from the collapse on. *t_split: the time just
- * before the split; *wasted: how much backoff_wasted grew.
+ * Collapse a fresh advised area; the scanner is stopped (enabled=never)
+ * from the collapse on. *t_scan: the time the scanner was started, no
+ * later than the collapse.
  */
-static bool collapse_then_split(struct area *a, int seed, long *t_split,
-				long *wasted)
+static bool collapse_fresh(struct area *a, int seed, long *t_scan)
 {
-	long ms, wasted0;
+	long ms;
 
-	*t_split = now_ms();
-	*wasted = 0;
 	area_alloc(a, 1);
 	fill(a, 0, NR_PTES, seed);
 	madvise(a->p, PMD_SZ, MADV_HUGEPAGE);
+	*t_scan = now_ms();
 	if (!run_scanner(a, "madvise", &ms)) {
 		ksft_print_msg("backoff: the area did not collapse\n");
 		return false;
 	}
-	wasted0 = xhp_knob("backoff_wasted");
+	return true;
+}
+
+/*
+ * Write-protect one page of the area and undo that (split_pmd()), so the
+ * VMAs merge and the range (PTE-mapped now, if it was not) is collapsible
+ * again. *t_split: the time just before; *wasted: how much backoff_wasted
+ * grew.
+ */
+static bool split_once(struct area *a, long *t_split, long *wasted)
+{
+	long wasted0 = xhp_knob("backoff_wasted");
+
 	*t_split = now_ms();
 	if (!split_pmd(a) || area_huge(a) || !area_one_vma(a)) {
-		ksft_print_msg("backoff: the PMD split did not leave one PTE-mapped VMA\n");
+		ksft_print_msg("backoff: the one-page mprotect did not leave one PTE-mapped VMA\n");
 		return false;
 	}
 	*wasted = xhp_knob("backoff_wasted") - wasted0;
 	return true;
+}
+
+/* Collapse a fresh area, then split its PMD mapping at once. */
+static bool collapse_then_split(struct area *a, int seed, long *t_split,
+				long *wasted)
+{
+	long t_scan;
+
+	*t_split = now_ms();
+	*wasted = 0;
+	return collapse_fresh(a, seed, &t_scan) &&
+	       split_once(a, t_split, wasted);
 }
 
 /* Without a window the same split range collapses again at once. */
@@ -1009,42 +1008,126 @@ static void backoff_window(void)
 		area_free(&areas[i]);
 }
 
-static int load_module(void)
+/*
+ * A call of the split function that splits nothing is no wasted collapse.
+ * A range collapsed with a window is zapped whole (MADV_DONTNEED of its
+ * 2 MiB: the huge PMD goes without a split) and faulted back small, then
+ * one page of it is write-protected and back: mprotect calls the split
+ * function for the PTE table there (vma_adjust_trans_huge()).
+ * backoff_wasted must not move, and the scanner must collapse the range
+ * again before a backoff from that call could have ended. The proof that
+ * the hook looked: the same mprotect right after that collapse counts
+ * once. An attempt a slow VM leaves inconclusive (the mprotect, the
+ * collapse or the second mprotect too late in its window) is repeated on
+ * a fresh range, three at most, then the case fails.
+ */
+static void backoff_ignores_split_of_refaulted_range(void)
 {
-	const char *ko = getenv("XHP_KO");
-	char cmd[512], own[256];
-	struct utsname u;
+	static const char name[] = "backoff_ignores_split_of_refaulted_range";
+	const long in_window = BACKOFF_WINDOW_MS - BACKOFF_MARGIN_MS;
+	struct area areas[BACKOFF_ATTEMPTS];
+	long c0, t_scan, t_split = 0, t_rescan, t_proof, t = 0;
+	long wasted = 0, proof = 0, skipped0, skipped = 0;
+	bool ok = false, huge = false, in_time = false;
+	int i, n = 0;
 
-	/* As selftests/lib.sh: the build for the running kernel, else kmod/'s. */
-	if (!ko && !uname(&u)) {
-		snprintf(own, sizeof(own), "build/kmod-%s/xhugepaged.ko",
-			 u.release);
-		ko = access(own, F_OK) ? NULL : own;
+	set_knob("backoff_window_millisecs", BACKOFF_WINDOW_MS);
+	c0 = xhp_knob("pages_collapsed");
+	/* Earlier areas stay mapped so a retry never reuses their range. */
+	for (i = 0; i < BACKOFF_ATTEMPTS && !in_time; i++) {
+		struct area *a = &areas[i];
+
+		n = i + 1;
+		ok = collapse_fresh(a, 71 + i, &t_scan);
+		if (!ok)
+			break;
+		/*
+		 * Small faults: VM_NOHUGEPAGE for the refault, not the kernel's
+		 * enabled=never, whose write would restart the parked native
+		 * khugepaged for a scan at once.
+		 */
+		madvise(a->p, PMD_SZ, MADV_DONTNEED);
+		ok = xhp_vma_smaps_kb(a->p, "Rss:") == 0;
+		madvise(a->p, PMD_SZ, MADV_NOHUGEPAGE);
+		fill(a, 0, NR_PTES, 71 + i);
+		madvise(a->p, PMD_SZ, MADV_HUGEPAGE);
+		if (!ok || area_huge(a)) {
+			ksft_print_msg("%s: the range was not zapped whole and faulted back small\n",
+				       name);
+			ok = false;
+			break;
+		}
+		ok = split_once(a, &t_split, &wasted);
+		if (!ok)
+			break;
+		if (t_split - t_scan >= in_window) {
+			ksft_print_msg("%s: attempt %d: the mprotect came %ld ms after the scanner started, past the window\n",
+				       name, n, t_split - t_scan);
+			continue;
+		}
+		if (wasted) {
+			ksft_print_msg("%s: backoff_wasted +%ld for a split of a range that was not huge, want +0\n",
+				       name, wasted);
+			ok = false;
+			break;
+		}
+		skipped0 = xhp_knob("backoff_skipped");
+		t_rescan = now_ms();
+		set_enabled("madvise");
+		while (!(huge = area_huge(a)) &&
+		       (t = now_ms()) - t_split < in_window)
+			usleep(10000);
+		t = now_ms();
+		set_enabled("never");
+		skipped = xhp_knob("backoff_skipped") - skipped0;
+		if (!huge) {
+			ksft_print_msg("%s: attempt %d: not huge again %ld ms after the mprotect (backoff_skipped +%ld)\n",
+				       name, n, t - t_split, skipped);
+			continue;
+		}
+		ok = split_once(a, &t_proof, &proof);
+		if (!ok)
+			break;
+		if (t_proof - t_rescan >= in_window) {
+			ksft_print_msg("%s: attempt %d: the second mprotect came %ld ms after the scanner started, past the window\n",
+				       name, n, t_proof - t_rescan);
+			continue;
+		}
+		in_time = true;
+		if (proof != 1) {
+			ksft_print_msg("%s: backoff_wasted +%ld for a split right after the collapse, want +1\n",
+				       name, proof);
+			ok = false;
+		}
 	}
-	if (!ko)
-		ko = "kmod/xhugepaged.ko";
-
-	if (!access(XHP_DIR, F_OK) && system("rmmod xhugepaged"))
-		return -1;
-	/* enabled=never: each case starts the scanner when it is ready. */
-	snprintf(cmd, sizeof(cmd),
-		 "insmod %s enabled=never scan_sleep_millisecs=50 pages_to_scan=32768",
-		 ko);
-	return system(cmd) ? -1 : 0;
+	if (ok && !in_time)
+		ok = false;
+	if (!in_time)
+		t = now_ms();
+	else
+		ksft_print_msg("%s: backoff_wasted +%ld for the mprotect of the refaulted range, huge again %ld ms after it (backoff_skipped +%ld), +%ld for the mprotect after that collapse (attempt %d)\n",
+			       name, wasted, t - t_split, skipped, proof, n);
+	verdict(name, ok && intact(&areas[n - 1], 0, NR_PTES, 71 + n - 1),
+		c0, n + 1, t - t_split);
+	set_knob("backoff_window_millisecs", 0);
+	for (i = 0; i < n; i++)
+		area_free(&areas[i]);
 }
 
 int main(void)
 {
+	const char *missing;
+
 	page_sz = sysconf(_SC_PAGESIZE);
 	ksft_print_header();
-	if (geteuid())
-		ksft_exit_fail_msg("needs root\n");
-	if (system("sh -c '. selftests/lib.sh && xhp_swap_on'"))
-		ksft_exit_fail_msg("cannot set up swap on zram\n");
-	if (load_module())
+	missing = xhp_test_needs();
+	if (missing)
+		ksft_exit_fail_msg("%s\n", missing);
+	/* enabled=never: each case starts the scanner when it is ready. */
+	if (xhp_load_module("enabled=never scan_sleep_millisecs=50 pages_to_scan=32768"))
 		ksft_exit_fail_msg("cannot load the module\n");
 	native_base = native_collapsed();
-	ksft_set_plan(28);
+	ksft_set_plan(29);
 
 	collapse_full();
 	collapse_empty();
@@ -1070,6 +1153,7 @@ int main(void)
 	read_only();
 	backoff_off();
 	backoff_window();
+	backoff_ignores_split_of_refaulted_range();
 
 	if (system("rmmod xhugepaged"))
 		ksft_exit_fail_msg("rmmod failed\n");

@@ -17,14 +17,6 @@
 
 #include "xhp_test.h"
 
-static long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 int main(int argc, char **argv)
 {
 	long worst_rm = 0, worst_ins = 0, t0, ms, rm_ms, v;

@@ -14,7 +14,10 @@ xhp_unload_quiet
 thread_running() { pgrep -x xhugepaged >/dev/null; }
 # rmmod must return within this: a bound that catches a hang, never a
 # latency goal (make bench measures those). Passes at KVM speed as at TCG.
-RMMOD_HANG_MS=10000
+# make check-debug raises it: with DEBUG_KOBJECT_RELEASE, delete_module
+# waits for the module kobject's release, which that option delays by 1-4 s
+# after its children's own delayed releases (mod_kobject_put()).
+RMMOD_HANG_MS=${XHP_RMMOD_HANG_MS:-10000}
 # rmmod_timed: one rmmod; its wall time in $ms, and in $stop_ms the time
 # the module's exit waited for the scanner thread (from its own log line).
 # Under TCG the module core's own teardown (RCU and RCU-tasks grace periods

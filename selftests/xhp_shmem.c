@@ -37,18 +37,12 @@
 #include "kselftest.h"
 #include "xhp_test.h"
 
-#ifndef MADV_PAGEOUT
-#define MADV_PAGEOUT 21
-#endif
-#ifndef MADV_COLLAPSE
-#define MADV_COLLAPSE 25
-#endif
-
-#define PMD_SZ (2UL << 20)
 #define NR_PTES 512
 #define WAIT_MS 30000
 #define TMPFS_DIR "/tmp/xhp_shmem_tmpfs"
 #define PMD_SIZE_DIR "/hugepages-2048kB"
+/* The module as main() loads it (and hot_shmem_goes_first() loads it back). */
+#define MAIN_PARAMS "enabled=never shmem_enabled=never scan_sleep_millisecs=50 pages_to_scan=32768"
 
 static size_t page_sz;
 static long native_base;
@@ -78,14 +72,6 @@ static void reset_results(void)
 static long native_collapsed(void)
 {
 	return xhp_read_num(THP_DIR "/khugepaged/pages_collapsed");
-}
-
-static long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* --- test areas ------------------------------------------------------------ */
@@ -170,32 +156,23 @@ static void area_free(struct area *a)
 		close(a->fd);
 }
 
-static unsigned char pattern(size_t pg, int seed)
-{
-	return (unsigned char)((pg * 31 + seed) % 251 + 1);
-}
-
 /* Write pages [from, to) of the area with their pattern: small pages. */
 static void fill(struct area *a, size_t from, size_t to, int seed)
 {
-	size_t pg;
-
-	for (pg = from; pg < to; pg++)
-		memset(a->p + pg * page_sz, pattern(pg, seed), page_sz);
+	xhp_fill(a->p, page_sz, from, to, seed);
 }
 
 static bool page_ok(const unsigned char *q, size_t pg, size_t from,
 		    size_t to, int seed, const char *via)
 {
-	unsigned char want = pg >= from && pg < to ? pattern(pg, seed) : 0;
-	size_t i;
+	unsigned char want = pg >= from && pg < to ? xhp_pattern(pg, seed) : 0;
+	size_t i = xhp_first_not(q, page_sz, want);
 
-	for (i = 0; i < page_sz; i++)
-		if (q[i] != want) {
-			ksft_print_msg("%s: byte %zu of page %zu is %u, want %u\n",
-				       via, i, pg, q[i], want);
-			return false;
-		}
+	if (i < page_sz) {
+		ksft_print_msg("%s: byte %zu of page %zu is %u, want %u\n",
+			       via, i, pg, q[i], want);
+		return false;
+	}
 	return true;
 }
 
@@ -686,7 +663,7 @@ static void hot_first_sweeps_shmem(void)
 	set_policy(&advise);
 	while (!hot && now_ms() - t0 < WAIT_MS) {
 		for (i = 0; i < NR_PTES / 2; i++)
-			ok &= a.p[i * page_sz] == (char)pattern(i, 31);
+			ok &= a.p[i * page_sz] == (char)xhp_pattern(i, 31);
 		hot = xhp_knob("hot_ranges") > hot0;
 		usleep(20000);
 	}
@@ -694,7 +671,7 @@ static void hot_first_sweeps_shmem(void)
 	set_knob("max_ptes_none", NR_PTES - 1);
 	while (ok && !huge && now_ms() - t0 < 2 * WAIT_MS) {
 		for (i = 0; i < NR_PTES / 2; i++)
-			ok &= a.p[i * page_sz] == (char)pattern(i, 31);
+			ok &= a.p[i * page_sz] == (char)xhp_pattern(i, 31);
 		huge = area_huge(&a);
 		usleep(20000);
 	}
@@ -714,15 +691,10 @@ static void hot_first_sweeps_shmem(void)
  * huge while most of the cold memory is not; then the module is loaded back
  * as main() had it.
  */
-static int load_module(void);
-
 static void hot_shmem_goes_first(void)
 {
 	long c0, t0, cold_kb = -1, cold_total = 16 * (long)(PMD_SZ >> 10);
-	const char *ko = getenv("XHP_KO") ? getenv("XHP_KO") :
-					    "kmod/xhugepaged.ko";
 	struct area hot, cold;
-	char cmd[512];
 	bool ok, huge = false;
 	int i;
 
@@ -735,17 +707,14 @@ static void hot_shmem_goes_first(void)
 	ok = cold.p < hot.p;
 	if (!ok)
 		ksft_print_msg("cold area not below the hot one\n");
-	snprintf(cmd, sizeof(cmd),
-		 "rmmod xhugepaged && insmod %s enabled=never shmem_enabled=never scan_sleep_millisecs=50 pages_to_scan=1024 scan_order=hot",
-		 ko);
-	if (system(cmd))
+	if (xhp_load_module("enabled=never shmem_enabled=never scan_sleep_millisecs=50 pages_to_scan=1024 scan_order=hot"))
 		ksft_exit_fail_msg("cannot reload the module\n");
 	c0 = xhp_knob("pages_collapsed");
 	t0 = now_ms();
 	set_policy(&advise);
 	while (ok && !huge && now_ms() - t0 < WAIT_MS) {
 		for (i = 0; i < NR_PTES; i++)
-			ok &= hot.p[i * page_sz] == (char)pattern(i, 35);
+			ok &= hot.p[i * page_sz] == (char)xhp_pattern(i, 35);
 		huge = area_huge(&hot);
 		if (huge)
 			cold_kb = pmd_mapped_kb(&cold);
@@ -760,7 +729,7 @@ static void hot_shmem_goes_first(void)
 	verdict("hot_shmem_goes_first", ok, c0, 1, now_ms() - t0);
 	area_free(&cold);
 	area_free(&hot);
-	if (load_module())
+	if (xhp_load_module(MAIN_PARAMS))
 		ksft_exit_fail_msg("cannot load the module back\n");
 }
 
@@ -823,34 +792,21 @@ static void force_store_rules(void)
 	ksft_test_result(ok, "shmem_force_needs_pmd_size_alone_inheriting\n");
 }
 
-static int load_module(void)
-{
-	const char *ko = getenv("XHP_KO") ? getenv("XHP_KO") :
-					    "kmod/xhugepaged.ko";
-	char cmd[512];
-
-	if (!access(XHP_DIR, F_OK) && system("rmmod xhugepaged"))
-		return -1;
-	snprintf(cmd, sizeof(cmd),
-		 "insmod %s enabled=never shmem_enabled=never scan_sleep_millisecs=50 pages_to_scan=32768",
-		 ko);
-	return system(cmd) ? -1 : 0;
-}
-
 int main(void)
 {
+	const char *missing;
+
 	page_sz = sysconf(_SC_PAGESIZE);
 	ksft_print_header();
-	if (geteuid())
-		ksft_exit_fail_msg("needs root\n");
-	if (system("sh -c '. selftests/lib.sh && xhp_swap_on'"))
-		ksft_exit_fail_msg("cannot set up swap on zram\n");
+	missing = xhp_test_needs();
+	if (missing)
+		ksft_exit_fail_msg("%s\n", missing);
 	/* Faults make small pages: the kernel's own shmem policy off. */
 	if (xhp_read_str(THP_DIR "/shmem_enabled", native_shmem,
 			 sizeof(native_shmem)))
 		ksft_exit_fail_msg("cannot read the native shmem_enabled\n");
 	write_or_die(THP_DIR "/shmem_enabled", "never");
-	if (load_module())
+	if (xhp_load_module(MAIN_PARAMS))
 		ksft_exit_fail_msg("cannot load the module\n");
 	native_base = native_collapsed();
 	have_sizes = !access(XHP_DIR PMD_SIZE_DIR, F_OK);

@@ -25,14 +25,7 @@
 #include <sys/mman.h>
 #include <sys/wait.h>
 
-#ifndef MADV_PAGEOUT
-#define MADV_PAGEOUT 21
-#endif
-#ifndef MADV_COLLAPSE
-#define MADV_COLLAPSE 25
-#endif
-
-#define PMD_SZ (2UL << 20)
+#include "xhp_test.h"	/* MADV_PAGEOUT, MADV_COLLAPSE, PMD_SZ */
 
 struct totals {
 	unsigned long ops, pages_checked, mismatches, collapses, forks, mms;

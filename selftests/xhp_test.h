@@ -1,5 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* Small helpers shared by the C selftests: sysfs knobs of xhugepaged. */
+/*
+ * Small helpers shared by the C selftests: sysfs knobs of xhugepaged, the
+ * module's loader, a clock, test patterns. No kselftest.h here:
+ * scripts/bench/ and the tools built from selftests/ sources include it too.
+ */
 #ifndef XHP_TEST_H
 #define XHP_TEST_H
 
@@ -10,7 +14,20 @@
 #include <string.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <time.h>
 #include <unistd.h>
+#include <sys/mman.h>
+#include <sys/utsname.h>
+
+/* Older C libraries' headers lack these. */
+#ifndef MADV_PAGEOUT
+#define MADV_PAGEOUT 21
+#endif
+#ifndef MADV_COLLAPSE
+#define MADV_COLLAPSE 25
+#endif
+
+#define PMD_SZ (2UL << 20)
 
 #define XHP_DIR "/sys/kernel/mm/xhugepaged"
 #define THP_DIR "/sys/kernel/mm/transparent_hugepage"
@@ -122,6 +139,85 @@ static inline long xhp_vma_smaps_kb(const void *addr, const char *field)
 static inline long xhp_vma_anon_huge_kb(const void *addr)
 {
 	return xhp_vma_smaps_kb(addr, "AnonHugePages:");
+}
+
+/* CLOCK_MONOTONIC in milliseconds. */
+static inline long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * Load xhugepaged with the module parameters @params, unloading it first
+ * if it is loaded. The module is $XHP_KO, else, as selftests/lib.sh
+ * chooses, the build for the running kernel, else kmod/'s. 0, or -1 when
+ * rmmod or insmod failed.
+ */
+static inline int xhp_load_module(const char *params)
+{
+	const char *ko = getenv("XHP_KO");
+	char cmd[512], own[256];
+	struct utsname u;
+
+	if (!ko && !uname(&u)) {
+		snprintf(own, sizeof(own), "build/kmod-%s/xhugepaged.ko",
+			 u.release);
+		ko = access(own, F_OK) ? NULL : own;
+	}
+	if (!ko)
+		ko = "kmod/xhugepaged.ko";
+
+	if (!access(XHP_DIR, F_OK) && system("rmmod xhugepaged"))
+		return -1;
+	snprintf(cmd, sizeof(cmd), "insmod %s %s", ko, params);
+	return system(cmd) ? -1 : 0;
+}
+
+/*
+ * What a test that loads the module needs before it starts: root, and
+ * swap on zram as selftests/lib.sh sets it up. NULL, or what is missing.
+ */
+static inline const char *xhp_test_needs(void)
+{
+	if (geteuid())
+		return "needs root";
+	if (system("sh -c '. selftests/lib.sh && xhp_swap_on'"))
+		return "cannot set up swap on zram";
+	return NULL;
+}
+
+/*
+ * The byte pattern of page @pg for @seed: never zero, so that a page that
+ * reads zero (lost, or never written) cannot pass for a written one.
+ */
+static inline unsigned char xhp_pattern(size_t pg, int seed)
+{
+	return (unsigned char)((pg * 31 + seed) % 251 + 1);
+}
+
+/* Write pages [from, to) from @base, each of @page_sz bytes, with their pattern. */
+static inline void xhp_fill(char *base, size_t page_sz, size_t from,
+			    size_t to, int seed)
+{
+	size_t pg;
+
+	for (pg = from; pg < to; pg++)
+		memset(base + pg * page_sz, xhp_pattern(pg, seed), page_sz);
+}
+
+/* The first of the @len bytes at @q that is not @want, or @len if none. */
+static inline size_t xhp_first_not(const unsigned char *q, size_t len,
+				   unsigned char want)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (q[i] != want)
+			break;
+	return i;
 }
 
 #endif

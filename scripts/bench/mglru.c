@@ -34,8 +34,8 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 
-#define PMD_SZ (2UL << 20)
-#define MB (1UL << 20)
+#include "bench.h"
+
 /* More than x86's tlb_single_page_flush_ceiling (33): a full flush. */
 #define FLUSH_PAGES 64
 
@@ -45,14 +45,6 @@ static void on_usr1(int sig)
 {
 	(void)sig;
 	restart = 1;
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 static long majflt(void)
@@ -66,19 +58,11 @@ static long majflt(void)
 /* PMD-aligned, its own VMA between guards, faulted but for one page per PMD. */
 static char *map_holed(size_t len, size_t page_sz)
 {
-	char *m = mmap(NULL, len + 3 * PMD_SZ, PROT_NONE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	char *p = map_aligned(len);
 	size_t off;
-	char *p;
 
-	if (m == MAP_FAILED) {
-		perror("mmap");
-		exit(1);
-	}
-	p = (char *)(((uintptr_t)m + 2 * PMD_SZ - 1) & ~(PMD_SZ - 1));
-	if (mprotect(p, len, PROT_READ | PROT_WRITE) ||
-	    madvise(p, len, MADV_HUGEPAGE)) {
-		perror("mprotect/madvise");
+	if (madvise(p, len, MADV_HUGEPAGE)) {
+		perror("madvise");
 		exit(1);
 	}
 	for (off = 0; off < len; off += page_sz)

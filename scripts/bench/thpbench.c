@@ -45,23 +45,9 @@
 #include <sys/mman.h>
 #include <sys/wait.h>
 
-#include "xhp_test.h"	/* selftests/: the smaps reader */
-
-#ifndef MADV_COLLAPSE
-#define MADV_COLLAPSE 25
-#endif
-#define PMD_SZ (2UL << 20)
-#define MB (1UL << 20)
+#include "bench.h"
 
 static size_t page_sz;
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 /* This thread's CPU time, user and system. */
 static double cpu_s(void)
@@ -70,25 +56,6 @@ static double cpu_s(void)
 
 	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
 	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-/* A PMD-aligned mapping of len bytes, its own VMA between guards. */
-static char *map_aligned(size_t len)
-{
-	char *m = mmap(NULL, len + 3 * PMD_SZ, PROT_NONE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	char *p;
-
-	if (m == MAP_FAILED) {
-		perror("mmap");
-		exit(1);
-	}
-	p = (char *)(((uintptr_t)m + 2 * PMD_SZ - 1) & ~(PMD_SZ - 1));
-	if (mprotect(p, len, PROT_READ | PROT_WRITE)) {
-		perror("mprotect");
-		exit(1);
-	}
-	return p;
 }
 
 /*
