@@ -7,6 +7,9 @@
 # exits non-zero if any case fails. Each case's output goes to a temp file,
 # shown only when the case fails.
 set -uo pipefail	# not -e: every case checks its own statuses
+# The cases set the clock they test: a guest clock on instructions
+# (XHP_ICOUNT) would let the hang case's sleep end before its timeout.
+unset XHP_ICOUNT
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
@@ -214,6 +217,15 @@ expect_rc kimg_missing "a missing --kernel-image is a setup error" 3 'missing or
 # --- the accelerator (stand-in QEMU, fake /dev/kvm)
 vm usage_accel --accel xen -- true
 expect_rc usage_accel "--accel other than kvm|tcg|auto is a usage error" 2 'kvm, tcg or auto'
+
+vm usage_icount --icount 11 -- true
+expect_rc usage_icount "--icount outside 0-10 is a usage error" 2 'SHIFT is 0-10'
+
+# Guest time from the instruction count, idle skipped: a guest sleep of
+# 300 s ends inside a 250 s host timeout (in real time it could not).
+vm icount_clock --accel tcg --icount 3 --timeout 250 -- sleep 300
+expect_rc icount_clock "--icount: the guest clock runs on instructions, idle time skipped" 0 \
+	'guest time from the instruction count \(icount shift 3'
 
 vm_fake fallback msr "$tmp/cache-a" -- true
 [ "$(rc_of fallback)" = 0 ] && [ "$(kvm_starts fallback)" = 1 ] &&
