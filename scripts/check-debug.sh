@@ -28,9 +28,10 @@ mkdir -p $logdir
 # delayed kobject release: the hang bounds grow to match. KASAN's
 # quarantine holds freed slab objects back, so the stress's SUnreclaim
 # bound cannot tell a leak here: the kmemleak scan after the suite does.
+# The fuzzer's hist tables are smaller (xhp_fuzz.sh says why).
 # (The guest does not inherit this environment: pass it in the command.)
 scripts/vm-run.sh --kernel-image "$kimg" --mem 4G --timeout 7000 \
-	-- env XHP_KO=$ko XHP_TEST_TIMEOUT=3000 XHP_RMMOD_HANG_MS=30000 XHP_SLAB_GROWTH_KB=65536 \
+	-- env XHP_KO=$ko XHP_TEST_TIMEOUT=3000 XHP_RMMOD_HANG_MS=30000 XHP_SLAB_GROWTH_KB=65536 XHP_FUZZ_HIST_SIZE=4096 \
 		scripts/check-debug-guest.sh \
 	2>$logdir/vm-run.err | tee $logdir/vm.ktap
 rc=${PIPESTATUS[0]}
