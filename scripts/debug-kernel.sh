@@ -4,7 +4,8 @@
 # linux-source-6.12 on allnoconfig plus scripts/debug-kernel/xhp-debug.config
 # (everything the test VM needs built in; lockdep, KASAN, kmemleak,
 # DEBUG_VM on). Cached in build/debug-kernel/; rebuilt only when the
-# fragment or the source package changes. Prints the tree's path.
+# fragment's content or the source package changes (the stamp records
+# both: a fresh clone's checkout time says nothing). Prints the tree's path.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
@@ -14,7 +15,8 @@ tarball=/usr/src/linux-source-6.12.tar.xz
 frag=$repo/scripts/debug-kernel/xhp-debug.config
 stamp=$dir/built.stamp
 
-if [ -f "$stamp" ] && [ "$stamp" -nt "$frag" ] && [ "$stamp" -nt "$tarball" ]; then
+want="$(sha256sum <"$frag" | cut -d' ' -f1) $(stat -c '%s %Y' "$tarball")"
+if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
 	echo "$src"
 	exit 0
 fi
@@ -40,5 +42,5 @@ done <"$frag"
 [ $lost -eq 0 ] || { echo "debug-kernel: fix $frag" >&2; exit 1; }
 echo "debug-kernel: building (an hour or more on two cores)" >&2
 nice -n 19 make -s -C "$src" -j"$(nproc)" >&2
-touch "$stamp"
+echo "$want" >"$stamp"
 echo "$src"
