@@ -15,7 +15,7 @@ tarball=/usr/src/linux-source-6.12.tar.xz
 frag=$repo/scripts/debug-kernel/xhp-debug.config
 stamp=$dir/built.stamp
 
-want="$(sha256sum <"$frag" | cut -d' ' -f1) $(stat -c '%s %Y' "$tarball")"
+want="$(sha256sum <"$frag" | cut -d' ' -f1) $(stat -c '%s %Y' "$tarball" 2>/dev/null || echo no-package)"
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
 	echo "$src"
 	exit 0
@@ -25,6 +25,8 @@ if [ ! -f "$src/Makefile" ]; then
 	echo "debug-kernel: unpacking $tarball" >&2
 	tar -xJf "$tarball" -C "$dir"
 fi
+# A build that fails from here on must not leave a stamp that matches.
+rm -f "$stamp"
 echo "debug-kernel: configuring" >&2
 make -s -C "$src" KCONFIG_ALLCONFIG="$frag" allnoconfig >&2
 # Kconfig silently drops an option whose dependencies are unmet: say so.

@@ -105,8 +105,9 @@ declare -A collapsed=([hot]=0 [fifo]=0)
 # make check-debug makes the tables smaller (XHP_FUZZ_HIST_SIZE): there,
 # under KASAN and kmemleak in a kernel without preemption, allocating 65536
 # entries holds a CPU long enough for the soft-lockup detector. Entries a
-# full table drops are counted in the checker's summary; the ring buffer
-# still catches every unaligned address.
+# full table drops escape the in-address-space check and the shmem counts
+# (the checker's summary gives how many); the ring buffer still catches
+# every unaligned address.
 hist_size=${XHP_FUZZ_HIST_SIZE:-65536}
 scan_hist="hist:keys=pid,address.hex:size=$hist_size"
 collapse_hist="hist:keys=address.hex,nr,initiator:size=$((hist_size < 8192 ? hist_size : 8192))"

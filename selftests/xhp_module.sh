@@ -18,6 +18,8 @@ thread_running() { pgrep -x xhugepaged >/dev/null; }
 # waits for the module kobject's release, which that option delays by 1-4 s
 # after its children's own delayed releases (mod_kobject_put()).
 RMMOD_HANG_MS=${XHP_RMMOD_HANG_MS:-10000}
+# 99999 stands for a failed rmmod below: a bound must stay under it.
+[ "$RMMOD_HANG_MS" -lt 99999 ] 2>/dev/null || { echo "xhp_module: XHP_RMMOD_HANG_MS must be a number of ms below 99999" >&2; exit 2; }
 # rmmod_timed: one rmmod; its wall time in $ms, and in $stop_ms the time
 # the module's exit waited for the scanner thread (from its own log line).
 # Under TCG the module core's own teardown (RCU and RCU-tasks grace periods

@@ -47,6 +47,8 @@ stress=$!
 collapsed=0 worst=? cycled=0 stalls=0 samples=0 own_worst=? run=0 longest_run=0
 # Hang-catching bounds only: they must hold at KVM speed as at TCG's.
 RMMOD_HANG_MS=${XHP_RMMOD_HANG_MS:-10000} STALL_SAMPLES_MAX=6	# 6 samples of 5 s: 30 s without a full scan
+# 99999 stands for a failed rmmod below: a bound must stay under it.
+[ "$RMMOD_HANG_MS" -lt 99999 ] 2>/dev/null || { echo "xhp_stress: XHP_RMMOD_HANG_MS must be a number of ms below 99999" >&2; exit 2; }
 if [ "$cycles" -gt 0 ]; then
 	gap_ms=$(( secs * 1000 / 3 / cycles ))
 	[ $gap_ms -lt 300 ] && gap_ms=300
