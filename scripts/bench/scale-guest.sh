@@ -60,22 +60,25 @@ sc_ms() { printf -v "$1" %d $((${EPOCHREALTIME/./} / 1000)); }
 # from one full_scans increment to another at least SC_MS later (the
 # counter is polled every 0.1 s), so the figure does not depend on where a
 # pass was when the clock started. RESULT KEY.{cpu_ms,passes,wall_ms}.
+# sc_next_pass FILE VAR: wait (300 s at most) until the full_scans counter
+# in FILE moves, then its value into VAR.
+sc_next_pass() {
+	local was s i
+	read -r was <"$1"
+	s=$was
+	for ((i = 0; i < 3000 && s == was; i++)); do sc_nap 0.1; read -r s <"$1"; done
+	printf -v "$2" %d "$s"
+}
 scale_scan() {
-	local key=$1 c=$2 f pid s s0 s1 t0 t1 w0 w1 now i
+	local key=$1 c=$2 f pid s0 s1 t0 t1 w0 w1 now i
 	case $c in khugepaged) f=$T/khugepaged/full_scans ;; *) f=$XK/full_scans ;; esac
 	pid=$(pgrep -x "$(thread_of "$c")" | head -n1)
-	read -r s0 <$f
-	s=$s0
-	for ((i = 0; i < 3000 && s == s0; i++)); do sc_nap 0.1; read -r s <$f; done
-	s0=$s
+	sc_next_pass $f s0
 	sc_ticks "$pid" t0
 	sc_ms w0
 	now=$w0
 	for ((i = 0; i < 6000 && now - w0 < SC_MS; i++)); do sc_nap 0.1; sc_ms now; done
-	read -r s1 <$f
-	s=$s1
-	for ((i = 0; i < 3000 && s == s1; i++)); do sc_nap 0.1; read -r s <$f; done
-	s1=$s
+	sc_next_pass $f s1
 	sc_ticks "$pid" t1
 	sc_ms w1
 	echo "RESULT $key.cpu_ms $(((t1 - t0) * 1000 / hz))"

@@ -47,6 +47,27 @@ scale_cost() {
 	echo "$best"
 }
 scale_growth() { local v; v=$(ratio "$1" "$2"); [ "$v" = n/a ] || echo "$v"; }
+# scale_growth_rows CURVE UNIT POINTS FIXED: cost per GiB at the largest
+# point of a curve / at its smallest, per contender. CURVE size: POINTS are
+# sizes at FIXED processes; procs: process counts at FIXED MiB.
+scale_growth_rows() {
+	local curve=$1 unit=$2 lo hi gk gx gh c v
+	lo=$(echo "$3" | head -n1) hi=$(echo "$3" | tail -n1)
+	[ -n "$lo" ] && [ "$lo" != "$hi" ] || return 0
+	for c in khugepaged xhp-fifo xhp-hot; do
+		if [ "$curve" = size ]; then
+			v=$(scale_growth "$(scale_cost $c "$4" "$hi")" "$(scale_cost $c "$4" "$lo")")
+		else
+			v=$(scale_growth "$(scale_cost $c "$hi" "$4")" "$(scale_cost $c "$lo" "$4")")
+		fi
+		case $c in khugepaged) gk=$v ;; xhp-fifo) gx=$v ;; xhp-hot) gh=$v ;; esac
+	done
+	fig scale_scan_growth_${curve}_khugepaged "scale: CPU/GiB at $hi / at $lo $unit, khugepaged" "$gk"
+	fig scale_scan_growth_${curve}_xhp "scale: CPU/GiB at $hi / at $lo $unit, xhp fifo" "$gx"
+	fig scale_scan_growth_${curve}_hot "scale: CPU/GiB at $hi / at $lo $unit, xhp hot" "$gh"
+	row scale_scan_growth_${curve}_xhp_vs_khugepaged "scale: that growth with $curve, xhp vs khugepaged" \
+		"$gx" "$gk"
+}
 scale_v() { local v; v=$(r "scale.$1"); echo "${v:-?}"; }	# ? for gnuplot
 # scale_per_pmd C M: the scanner's CPU ms per PMD it collapsed.
 scale_per_pmd() {
@@ -82,28 +103,8 @@ scale_rows() {
 	# Growth: cost per GiB at the largest point of a curve / at its smallest.
 	sizes=$(awk -v p="$sp" '$1 == p { print $2 }' "$out/scale-scan.dat" | sort -n)
 	counts=$(awk -v m="$sm" '$2 == m { print $1 }' "$out/scale-scan.dat" | sort -n)
-	lo=$(echo "$sizes" | head -n1) hi=$(echo "$sizes" | tail -n1)
-	if [ -n "$lo" ] && [ "$lo" != "$hi" ]; then
-		gk=$(scale_growth "$(scale_cost khugepaged "$sp" "$hi")" "$(scale_cost khugepaged "$sp" "$lo")")
-		gx=$(scale_growth "$(scale_cost xhp-fifo "$sp" "$hi")" "$(scale_cost xhp-fifo "$sp" "$lo")")
-		gh=$(scale_growth "$(scale_cost xhp-hot "$sp" "$hi")" "$(scale_cost xhp-hot "$sp" "$lo")")
-		fig scale_scan_growth_size_khugepaged "scale: CPU/GiB at $hi / at $lo MiB, khugepaged" "$gk"
-		fig scale_scan_growth_size_xhp "scale: CPU/GiB at $hi / at $lo MiB, xhp fifo" "$gx"
-		fig scale_scan_growth_size_hot "scale: CPU/GiB at $hi / at $lo MiB, xhp hot" "$gh"
-		row scale_scan_growth_size_xhp_vs_khugepaged "scale: that growth with size, xhp vs khugepaged" \
-			"$gx" "$gk"
-	fi
-	lo=$(echo "$counts" | head -n1) hi=$(echo "$counts" | tail -n1)
-	if [ -n "$lo" ] && [ "$lo" != "$hi" ]; then
-		gk=$(scale_growth "$(scale_cost khugepaged "$hi" "$sm")" "$(scale_cost khugepaged "$lo" "$sm")")
-		gx=$(scale_growth "$(scale_cost xhp-fifo "$hi" "$sm")" "$(scale_cost xhp-fifo "$lo" "$sm")")
-		gh=$(scale_growth "$(scale_cost xhp-hot "$hi" "$sm")" "$(scale_cost xhp-hot "$lo" "$sm")")
-		fig scale_scan_growth_procs_khugepaged "scale: CPU/GiB at $hi / at $lo procs, khugepaged" "$gk"
-		fig scale_scan_growth_procs_xhp "scale: CPU/GiB at $hi / at $lo procs, xhp fifo" "$gx"
-		fig scale_scan_growth_procs_hot "scale: CPU/GiB at $hi / at $lo procs, xhp hot" "$gh"
-		row scale_scan_growth_procs_xhp_vs_khugepaged "scale: that growth with procs, xhp vs khugepaged" \
-			"$gx" "$gk"
-	fi
+	scale_growth_rows size "MiB" "$sizes" "$sp"
+	scale_growth_rows procs "procs" "$counts" "$sm"
 	# Time to collapse 90%, and the scanner's CPU per PMD collapsed, per size.
 	: >"$out/scale-collapse.dat"
 	for key in $(awk '$1 == "RESULT" && $2 ~ /^scale\.collapse\.khugepaged\..*\.pmds$/ { print $2 }' "$raw"); do
