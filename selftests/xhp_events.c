@@ -217,7 +217,7 @@ struct shm_range {
 	int fd;
 };
 
-static bool make_shm_range(struct shm_range *r)
+static bool build_shm_range(struct shm_range *r)
 {
 	const char *native = "/sys/kernel/mm/transparent_hugepage/shmem_enabled";
 	char saved[128];
@@ -254,6 +254,16 @@ static void drop_shm_range(struct shm_range *r)
 		close(r->fd);
 }
 
+/* A memfd range for case @name, or the case failed and nothing is left. */
+static bool make_shm_range(struct shm_range *r, const char *name)
+{
+	if (build_shm_range(r))
+		return true;
+	ksft_test_result_fail("%s: no memfd range\n", name);
+	drop_shm_range(r);
+	return false;
+}
+
 /* MADV_COLLAPSE of a memfd range: the shmem engine, once, by madvise. */
 static void test_collapse_file_madvise(void)
 {
@@ -261,11 +271,8 @@ static void test_collapse_file_madvise(void)
 	struct shm_range r;
 	bool huge;
 
-	if (!make_shm_range(&r)) {
-		ksft_test_result_fail("collapse_file_madvise: no memfd range\n");
-		drop_shm_range(&r);
+	if (!make_shm_range(&r, "collapse_file_madvise"))
 		return;
-	}
 	reset();
 	if (madvise(r.huge, PMD_SIZE_, MADV_COLLAPSE))
 		ksft_print_msg("MADV_COLLAPSE memfd: %s\n", strerror(errno));
@@ -295,11 +302,8 @@ static void test_collapse_file_scanner(void)
 	struct shm_range r;
 	int i;
 
-	if (!make_shm_range(&r)) {
-		ksft_test_result_fail("collapse_file_xhugepaged: no memfd range\n");
-		drop_shm_range(&r);
+	if (!make_shm_range(&r, "collapse_file_xhugepaged"))
 		return;
-	}
 	madvise(r.huge, PMD_SIZE_, MADV_HUGEPAGE);
 	reset();
 	/* The write queues the process (the queue rules changed). */
@@ -480,11 +484,8 @@ static void test_khugepaged_shmem(void)
 		ksft_test_result_skip("collapse_file_khugepaged: no native knobs\n");
 		return;
 	}
-	if (!make_shm_range(&r)) {
-		ksft_test_result_fail("collapse_file_khugepaged: no memfd range\n");
-		drop_shm_range(&r);
+	if (!make_shm_range(&r, "collapse_file_khugepaged"))
 		return;
-	}
 	xhp_write_str(ours, "never");
 	xhp_write_str(kd, "100");
 	xhp_write_str(NATIVE_ENABLED, "madvise");
