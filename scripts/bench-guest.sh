@@ -230,9 +230,22 @@ collapse_rounds() {
 		;;
 	esac
 	$B $direct 16 >/dev/null
+	# Nothing of ours may run beside the scanner that does not run beside
+	# the direct caller (which runs alone): run_workload's gate forks a
+	# sleep every 50 ms and an external sleep would fork once a second,
+	# each preempting the nice-19 scanner (one vCPU) or advancing the
+	# instruction clock it is timed by (two). So the workload's stdin is
+	# a pipe from a sleep that end_workload kills, and the poll waits in
+	# the read builtin on a FIFO that no one writes.
+	local tick
+	rm -f $W/tick
+	mkfifo $W/tick
+	exec {tick}<>$W/tick
 	for r in $(seq $COLLAPSE_ROUNDS); do
 		prepare xhp-fifo
-		run_workload "${workload[@]}"
+		sleep 100000 | "${workload[@]:1}" >"${workload[0]}" 2>&1 &
+		wl=$!
+		wait_for "grep -q ready ${workload[0]}" 1200
 		# Loaded idle, then the write of $knob queues the workload (a
 		# write to it walks the task list) and starts the clock.
 		insmod "$XHP_KO" enabled=never "${params[@]}" \
@@ -242,12 +255,11 @@ collapse_rounds() {
 		c0=$(thread_ticks xhugepaged)
 		read -r e0 <$tot
 		echo $on >$X/$knob
-		# Poll with a builtin once a second: a fork every 100 ms would
-		# compete with the scanner for the emulated CPUs.
+		# Poll once a second, without a fork (above).
 		n=$n0 waited=0
 		while read -r n <$XK/pages_collapsed &&
 			[ $((n - n0)) -lt $((COLLAPSE_MB / 2)) ] && [ $waited -lt 300 ]; do
-			sleep 1
+			read -rt 1 -u $tick
 			waited=$((waited + 1))
 		done
 		echo never >$X/$knob
@@ -271,6 +283,7 @@ collapse_rounds() {
 		dns=$((dns + $(awk '$1 == "madv_ns_per_pmd" { print $2 }' $out)))
 		dcpu=$((dcpu + $(awk '$1 == "madv_cpu_ns_per_pmd" { print $2 }' $out)))
 	done
+	exec {tick}<&-
 	[ -z "$native" ] || echo "$native" >$T/shmem_enabled
 	echo "RESULT $key.rounds $COLLAPSE_ROUNDS"
 	echo "RESULT $key.xhp.pmds $xpmds"

@@ -9,14 +9,71 @@
 # at its own MAX_NICE and reniced to 0; then the process collapses the
 # same layout itself, one PMD per call. Runs in the VM:
 #   XHP_ACCEL=tcg scripts/vm-run.sh --mem 4G -- scripts/bench/collapse-profile.sh [MB]
+#   ... scripts/bench/collapse-profile.sh --offcpu [COMMAND...]
 # Times are ns: count, average and total per call.
+#
+# With --offcpu it runs each COMMAND instead (default: the benchmark's own
+# collapse section, scripts/bench-guest.sh collapse) under ftrace, which
+# attaches at once where bpftrace takes minutes of guest time: the
+# scheduler's switches and wake-ups, the kernel stack of every switch away
+# from a collapser (comm xhugepaged or thpbench), the module's loads and
+# unloads, and kprobes on madvise_collapse()'s entry and return for the
+# collapsers; a trace marker before each COMMAND. It prints the trace
+# between "=== TRACE BEGIN" and "=== TRACE END"; on the host,
+# scripts/bench/collapse-offcpu.py LOG tells, per contender, which tasks
+# ran while it was inside the engine, on its vCPU or the other, and how
+# long and where (kernel stack) it was off its CPU, preempted or blocked:
+#   XHP_ACCEL=tcg scripts/vm-run.sh --icount 3 --cpus 1 -- \
+#	scripts/bench/collapse-profile.sh --offcpu >LOG
+#   scripts/bench/collapse-offcpu.py LOG
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 . selftests/lib.sh
 B=scripts/bench/thpbench
-MB=${1:-128}
 W=build/bench-guest
 mkdir -p $W
+
+offcpu() {
+	local tr=/sys/kernel/tracing e cmd rc=0
+	[ $# -gt 0 ] || set -- "scripts/bench-guest.sh collapse"
+	echo 0 >$tr/tracing_on
+	echo global >$tr/trace_clock	# one clock for every vCPU
+	echo 65536 >$tr/buffer_size_kb
+	echo 'p:xhp_prof_mc madvise_collapse' >>$tr/kprobe_events &&
+		echo 'r:xhp_prof_mcr madvise_collapse ret=$retval' >>$tr/kprobe_events || return 1
+	for e in xhp_prof_mc xhp_prof_mcr; do
+		echo 'comm == "xhugepaged" || comm == "thpbench"' >$tr/events/kprobes/$e/filter
+		echo 1 >$tr/events/kprobes/$e/enable
+	done
+	for e in sched/sched_switch sched/sched_wakeup module/module_load module/module_free; do
+		echo 1 >$tr/events/$e/enable
+	done
+	echo 'stacktrace if prev_comm == "xhugepaged" || prev_comm == "thpbench"' \
+		>$tr/events/sched/sched_switch/trigger
+	echo >$tr/trace
+	echo 1 >$tr/tracing_on
+	for cmd in "$@"; do
+		echo "mark: $cmd" >$tr/trace_marker
+		$cmd || rc=$?
+	done
+	echo 0 >$tr/tracing_on
+	echo "# trace buffer overruns: $(awk '/^overrun/ { printf "%s ", $2 }' $tr/per_cpu/cpu*/stats)"
+	echo "=== TRACE BEGIN"
+	cat $tr/trace
+	echo "=== TRACE END"
+	echo '!stacktrace if prev_comm == "xhugepaged" || prev_comm == "thpbench"' \
+		>$tr/events/sched/sched_switch/trigger
+	echo 0 >$tr/events/enable
+	echo >$tr/kprobe_events
+	return $rc
+}
+if [ "${1:-}" = --offcpu ]; then
+	shift
+	offcpu "$@"
+	exit
+fi
+
+MB=${1:-128}
 xhp_unload_quiet
 echo never >$T/enabled
 
