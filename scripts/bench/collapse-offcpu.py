@@ -9,7 +9,8 @@ on the collapser's vCPU or another, while the call was in progress; how
 long the collapser was off its CPU and why (preempted: runnable; blocked:
 asleep), with the kernel stack where it left; and, over each contender's
 whole active span (first call to last return), every task's run time.
-Phases are split at the trace markers that collapse-profile.sh writes
+With kprobe events xhp_prof_e_FN / xhp_prof_x_FN in the trace, the time
+inside each such part of the engine too. Phases are split at the trace markers that collapse-profile.sh writes
 ("mark: COMMAND"). ms per PMD: divided by the PMDs the phase's benchmark
 reports (collapse.xhp.pmds), or by the calls for direct callers (one PMD
 a call). Direct runs with fewer than MIN_CALLS calls (the warm-up) are left
@@ -58,6 +59,8 @@ class Phase:
         self.span = collections.Counter()        # (kind, comm) -> ns over active spans
         self.spanlen = collections.Counter()     # kind -> ns
         self.direct_pids = collections.Counter()
+        self.fn = collections.Counter()          # (kind, function) -> ns
+        self.fnn = collections.Counter()
         self.rounds = []            # scanner: [first call, last return] per module load
         self.dspans = {}            # direct caller pid -> [first call, last return]
         self.intervals = []         # (start, end, cpu, comm): who ran when
@@ -125,6 +128,7 @@ def main():
     running = {}          # cpu -> (comm, since)
     coll = None           # (pid, kind, t_in, cpu)
     offsince = None       # (t, reason)
+    fstack = {}           # (pid, function) -> entry times
     last_out = {}         # cpu -> (kind, reason, stack) awaiting its stack
     def add_run(cpu, now):
         comm, since = running.get(cpu, (None, None))
@@ -149,6 +153,17 @@ def main():
                 p[2].append(' < '.join(frames[:5]))
             continue
         _, ts, cpu, pid, task, rest = e
+        if ev.startswith('xhp_prof_e_') or ev.startswith('xhp_prof_x_'):
+            k = kind(task.strip())
+            if k == 'direct' and calls_by_pid[pid] < min_calls:
+                continue
+            fn = ev[len('xhp_prof_e_'):]
+            if ev.startswith('xhp_prof_e_'):
+                fstack.setdefault((pid, fn), []).append(ts)
+            elif fstack.get((pid, fn)):
+                ph.fn[(k, fn)] += ts - fstack[(pid, fn)].pop()
+                ph.fnn[(k, fn)] += 1
+            continue
         if ev in ('xmc', 'xhp_prof_mc'):
             k = kind(task.strip())
             if k == 'direct' and calls_by_pid[pid] < min_calls:
@@ -214,6 +229,9 @@ def main():
             for (kk, r), v in sorted(p.off.items()):
                 if kk == k:
                     print('  off, %s: %.2f ms/PMD (%d times)' % (r, v / 1e6 / n, p.offn[(kk, r)]))
+            for (kk, f), v in sorted(p.fn.items()):
+                if kk == k:
+                    print('  in %-30s %.2f ms/PMD (%d calls)' % (f, v / 1e6 / n, p.fnn[(kk, f)]))
             rows = sorted(((v, c, w) for (kk, c, w), v in p.run.items() if kk == k), reverse=True)
             for v, c, w in rows:
                 if v / 1e6 / n >= 0.01:

@@ -17,8 +17,9 @@
 # attaches at once where bpftrace takes minutes of guest time: the
 # scheduler's switches and wake-ups, the kernel stack of every switch away
 # from a collapser (comm xhugepaged or thpbench), the module's loads and
-# unloads, and kprobes on madvise_collapse()'s entry and return for the
-# collapsers; a trace marker before each COMMAND. It prints the trace
+# unloads, and kprobes on the entry and return of madvise_collapse() and
+# of the parts of it in XHP_OFFCPU_FNS for the collapsers; a trace marker
+# before each COMMAND. It prints the trace
 # between "=== TRACE BEGIN" and "=== TRACE END"; on the host,
 # scripts/bench/collapse-offcpu.py LOG tells, per contender, which tasks
 # ran while it was inside the engine, on its vCPU or the other, and how
@@ -41,9 +42,19 @@ offcpu() {
 	echo 65536 >$tr/buffer_size_kb
 	echo 'p:xhp_prof_mc madvise_collapse' >>$tr/kprobe_events &&
 		echo 'r:xhp_prof_mcr madvise_collapse ret=$retval' >>$tr/kprobe_events || return 1
-	for e in xhp_prof_mc xhp_prof_mcr; do
-		echo 'comm == "xhugepaged" || comm == "thpbench"' >$tr/events/kprobes/$e/filter
-		echo 1 >$tr/events/kprobes/$e/enable
+	# Parts of the engine, timed the same way (entry and return).
+	for f in ${XHP_OFFCPU_FNS:-collapse_huge_page alloc_charge_folio \
+		__collapse_huge_page_isolate __collapse_huge_page_copy \
+		lru_add_drain_all pmdp_collapse_flush flush_tlb_mm_range}; do
+		grep -qE "[[:space:]]$f([[:space:]]|\$)" /proc/kallsyms ||
+			{ echo "# $f: not in kallsyms (inlined), not timed"; continue; }
+		echo "p:xhp_prof_e_$f $f" >>$tr/kprobe_events &&
+			echo "r:xhp_prof_x_$f $f" >>$tr/kprobe_events ||
+			echo "# $f: no kprobe"
+	done
+	for e in $tr/events/kprobes/xhp_prof_*; do
+		echo 'comm == "xhugepaged" || comm == "thpbench"' >$e/filter
+		echo 1 >$e/enable
 	done
 	for e in sched/sched_switch sched/sched_wakeup module/module_load module/module_free; do
 		echo 1 >$tr/events/$e/enable
