@@ -158,6 +158,8 @@ def main():
             if k == 'direct' and calls_by_pid[pid] < min_calls:
                 continue
             fn = ev[len('xhp_prof_e_'):]
+            if not coll or coll[0] != pid:
+                continue    # only inside the engine (not the caller's faults)
             if ev.startswith('xhp_prof_e_'):
                 fstack.setdefault((pid, fn), []).append(ts)
             elif fstack.get((pid, fn)):
