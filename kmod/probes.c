@@ -384,11 +384,14 @@ void xhp_probes_remove(struct xhp_probes_timing *t)
 	xhp_probes_remove_end(t);
 }
 
-int xhp_probes_install(void)
+int xhp_probes_install(struct xhp_probes_load_timing *t)
 {
 	struct xhp_probe *p;
+	u64 t0 = ktime_get_ns(), t1;
 
 	xhp_find_ftrace_sites();
+	t1 = ktime_get_ns();
+	t->sites_ns = t1 - t0;
 	for_each_xhp_probe(p) {
 		p->via = XHP_VIA_NONE;
 		switch (p->kind) {
@@ -413,7 +416,10 @@ int xhp_probes_install(void)
 		pr_info("optional hook %s on %s unavailable (%d); skipped\n",
 			p->name, p->symbol, p->err);
 	}
+	t0 = ktime_get_ns();
+	t->entry_ns = t0 - t1;
 	xhp_events_install(true);
+	t->events_ns = ktime_get_ns() - t0;
 	return 0;
 }
 

@@ -238,7 +238,13 @@ void xhp_registry_fold_view(struct mm_struct *mm, struct xhp_view_visit *v);
 void xhp_registry_copy_views(struct xhp_view_snap *s);
 
 /* --- kprobe/tracepoint table (probes.c) ---------------------------------- */
-int xhp_probes_install(void);
+/* Where the load's probe installation spent its time, for the load line. */
+struct xhp_probes_load_timing {
+	u64 sites_ns;		/* finding the entry hooks' ftrace sites */
+	u64 entry_ns;		/* the entry kprobes and tracepoints */
+	u64 events_ns;		/* the event hooks (kretprobes) */
+};
+int xhp_probes_install(struct xhp_probes_load_timing *t);
 struct xhp_probes_timing {
 	u64 entry_ns;		/* kprobes and tracepoints, one batch */
 	u64 events_ns;		/* the event hooks, alongside */
