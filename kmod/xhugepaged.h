@@ -29,13 +29,15 @@ struct xhp_borrowed {
 #endif
 	unsigned long lru_add_drain_all;	/* optional */
 	unsigned long flush_tlb_mm_range;	/* optional */
-	unsigned long kallsyms_lookup_name;	/* for the data symbols */
+	unsigned long ftrace_location;		/* optional */
+	unsigned long kallsyms_lookup_name;	/* for all the others */
 	struct kobject **mm_kobj;
 	void __percpu *mthp_stats;	/* optional: per-cpu struct mthp_stat */
 };
 extern struct xhp_borrowed xhp_sym;
 extern bool xhp_assume_ibt;
 int xhp_symbols_resolve(void);
+unsigned long xhp_ftrace_site(const char *name);
 #include "borrowed.h"
 
 /* --- tunables (knobs.c) -------------------------------------------------- */
