@@ -39,6 +39,11 @@ module_param_named(assume_kernel_shstk, xhp_assume_kernel_shstk, bool, 0444);
 MODULE_PARM_DESC(assume_kernel_shstk,
 		 "Debug: act as if the kernel enforced CET shadow stacks (tests the refusal path)");
 
+static char *xhp_assume_missing;
+module_param_named(assume_missing, xhp_assume_missing, charp, 0444);
+MODULE_PARM_DESC(assume_missing,
+		 "Debug: act as if the kernel lacked this borrowed symbol (tests the missing-symbol paths)");
+
 enum xhp_sym_kind { XHP_SYM_FUNC, XHP_SYM_DATA };
 
 struct xhp_sym_entry {
@@ -105,6 +110,11 @@ static unsigned long xhp_entry_of(unsigned long addr)
  * the entry we computed must be the symbol's start, or nothing is called
  * through it again.
  */
+static bool xhp_sym_hidden(const char *name)
+{
+	return xhp_assume_missing && !strcmp(name, xhp_assume_missing);
+}
+
 static int xhp_find_kallsyms_lookup_name(void)
 {
 	struct kprobe kp = {
@@ -114,7 +124,7 @@ static int xhp_find_kallsyms_lookup_name(void)
 	unsigned long entry;
 	int err;
 
-	err = register_kprobe(&kp);
+	err = xhp_sym_hidden(kp.symbol_name) ? -ENOENT : register_kprobe(&kp);
 	if (err) {
 		pr_err("cannot find kallsyms_lookup_name (CONFIG_KPROBES needed): %d\n",
 		       err);
@@ -234,6 +244,16 @@ int xhp_symbols_resolve(void)
 	if (ret)
 		return ret;
 
+	if (xhp_assume_missing) {
+		for (i = 0; i < ARRAY_SIZE(xhp_sym_table); i++)
+			if (xhp_sym_hidden(xhp_sym_table[i].name))
+				break;
+		if (i == ARRAY_SIZE(xhp_sym_table)) {
+			pr_err("assume_missing=%s: not a borrowed symbol\n",
+			       xhp_assume_missing);
+			return -EINVAL;
+		}
+	}
 	ret = xhp_find_kallsyms_lookup_name();
 	if (ret)
 		return ret;
@@ -242,11 +262,12 @@ int xhp_symbols_resolve(void)
 		bool found;
 
 		/* kallsyms_lookup_name itself is already in. */
-		if (e->kind == XHP_SYM_FUNC &&
-		    e->text != &xhp_sym.kallsyms_lookup_name)
-			*e->text = xhp_kallsyms_lookup_name(e->name);
-		if (e->kind == XHP_SYM_DATA)
+		if (xhp_sym_hidden(e->name))
+			;	/* left unfound */
+		else if (e->kind == XHP_SYM_DATA)
 			*e->data = (void *)xhp_kallsyms_lookup_name(e->name);
+		else if (e->text != &xhp_sym.kallsyms_lookup_name)
+			*e->text = xhp_kallsyms_lookup_name(e->name);
 		found = e->kind == XHP_SYM_FUNC ? *e->text : !!*e->data;
 		if (!found && e->required) {
 			pr_err("required kernel symbol %s not found\n", e->name);
