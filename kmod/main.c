@@ -62,8 +62,9 @@ static int __init xhp_init(void)
 	 */
 	pr_info("loaded: enabled=%s, %u mms queued; init %u ms, symbols %u ms, probes %u ms (ftrace sites %u ms, entry hooks %u ms, events %u ms)\n",
 		xhp_mode_name(xhp_knobs.enabled), xhp_registry_count(),
-		xhp_ms(ktime_get_ns() - start), xhp_ms(symbols_ns), xhp_ms(probes_ns), xhp_ms(pt.sites_ns),
-		xhp_ms(pt.entry_ns), xhp_ms(pt.events_ns));
+		xhp_ms(ktime_get_ns() - start), xhp_ms(symbols_ns),
+		xhp_ms(probes_ns), xhp_ms(pt.sites_ns), xhp_ms(pt.entry_ns),
+		xhp_ms(pt.events_ns));
 	return 0;
 
 debugfs_exit:

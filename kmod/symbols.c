@@ -104,17 +104,18 @@ static unsigned long xhp_entry_of(unsigned long addr)
 	return addr;
 }
 
+/* assume_missing=: this symbol is to be taken as missing. */
+static bool xhp_sym_hidden(const char *name)
+{
+	return xhp_assume_missing && !strcmp(name, xhp_assume_missing);
+}
+
 /*
  * kallsyms_lookup_name() from a throwaway kprobe: registered disabled, so
  * never armed (no text patching). Then asked for itself, through the thunk:
  * the entry we computed must be the symbol's start, or nothing is called
  * through it again.
  */
-static bool xhp_sym_hidden(const char *name)
-{
-	return xhp_assume_missing && !strcmp(name, xhp_assume_missing);
-}
-
 static int xhp_find_kallsyms_lookup_name(void)
 {
 	struct kprobe kp = {
@@ -261,12 +262,11 @@ int xhp_symbols_resolve(void)
 		const struct xhp_sym_entry *e = &xhp_sym_table[i];
 		bool found;
 
-		/* kallsyms_lookup_name itself is already in. */
 		if (xhp_sym_hidden(e->name))
 			;	/* left unfound */
 		else if (e->kind == XHP_SYM_DATA)
 			*e->data = (void *)xhp_kallsyms_lookup_name(e->name);
-		else if (e->text != &xhp_sym.kallsyms_lookup_name)
+		else if (e->text != &xhp_sym.kallsyms_lookup_name) /* in already */
 			*e->text = xhp_kallsyms_lookup_name(e->name);
 		found = e->kind == XHP_SYM_FUNC ? *e->text : !!*e->data;
 		if (!found && e->required) {
