@@ -72,6 +72,12 @@ static inline unsigned long xhp_kallsyms_lookup_name(const char *name)
 				 (unsigned long)name, 0, 0, 0, 0);
 }
 
+/* Optional: ftrace's site in the function at @ip, 0 if none or no ftrace. */
+static inline unsigned long xhp_ftrace_location(unsigned long ip)
+{
+	return xhp_borrowed_call(xhp_sym.ftrace_location, ip, 0, 0, 0, 0);
+}
+
 /*
  * Our own vm_normal_page() for what the judge looks at: the page behind a
  * present PTE, or NULL for special mappings (the zero page, devmap, pfn and

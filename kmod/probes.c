@@ -130,36 +130,15 @@ static struct xhp_probe xhp_probes[] = {
 
 /*
  * Where each kprobe's function's ftrace (__fentry__) site is, as kprobes
- * see it: a disabled kprobe on each (never armed, so no code patch) says
- * where it went and whether that is an ftrace site; one grace period
- * removes them all. p->ip stays 0 where there is none, or if this cannot be found out.
+ * would see it (symbols.c: a lookup, nothing registered). p->ip stays 0
+ * where there is none, or if this cannot be found out.
  */
 static void xhp_find_ftrace_sites(void)
 {
-	struct kprobe *pool, **kps;
 	struct xhp_probe *p;
-	int n = 0;
 
-	pool = kcalloc(ARRAY_SIZE(xhp_probes), sizeof(*pool), GFP_KERNEL);
-	kps = kcalloc(ARRAY_SIZE(xhp_probes), sizeof(*kps), GFP_KERNEL);
-	for_each_xhp_probe(p) {
-		struct kprobe *kp = pool ? &pool[p - xhp_probes] : NULL;
-
-		p->ip = 0;
-		if (!kp || !kps || p->kind != XHP_KPROBE)
-			continue;
-		kp->symbol_name = p->symbol;
-		kp->flags = KPROBE_FLAG_DISABLED;
-		if (register_kprobe(kp))
-			continue;
-		if (kprobe_ftrace(kp))
-			p->ip = (unsigned long)kp->addr;
-		kps[n++] = kp;
-	}
-	if (n)
-		unregister_kprobes(kps, n);
-	kfree(kps);
-	kfree(pool);
+	for_each_xhp_probe(p)
+		p->ip = p->kind == XHP_KPROBE ? xhp_ftrace_site(p->symbol) : 0;
 }
 
 /*
@@ -384,11 +363,14 @@ void xhp_probes_remove(struct xhp_probes_timing *t)
 	xhp_probes_remove_end(t);
 }
 
-int xhp_probes_install(void)
+int xhp_probes_install(struct xhp_probes_load_timing *t)
 {
 	struct xhp_probe *p;
+	u64 t0 = ktime_get_ns(), t1;
 
 	xhp_find_ftrace_sites();
+	t1 = ktime_get_ns();
+	t->sites_ns = t1 - t0;
 	for_each_xhp_probe(p) {
 		p->via = XHP_VIA_NONE;
 		switch (p->kind) {
@@ -413,7 +395,10 @@ int xhp_probes_install(void)
 		pr_info("optional hook %s on %s unavailable (%d); skipped\n",
 			p->name, p->symbol, p->err);
 	}
+	t0 = ktime_get_ns();
+	t->entry_ns = t0 - t1;
 	xhp_events_install(true);
+	t->events_ns = ktime_get_ns() - t0;
 	return 0;
 }
 

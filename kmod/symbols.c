@@ -8,10 +8,11 @@
  * madvise_collapse() and friends raises #CP on a CPU that enforces IBT. The
  * module therefore never calls borrowed text indirectly: every call goes
  * through xhp_borrowed_call() (borrowed_call.S), which enters the function
- * with a RET, on every CPU. Function addresses come from throwaway kprobes;
- * only data symbols need kallsyms_lookup_name(), itself called through the
- * thunk. The RET would fault only under supervisor shadow stacks, so that is
- * what refuses the load. See Documentation/admin-guide.rst.
+ * with a RET, on every CPU. One throwaway kprobe finds kallsyms_lookup_name();
+ * every other symbol comes from it, called through the thunk (what
+ * register_kprobe() would have looked up anyway, without the registration).
+ * The RET would fault only under supervisor shadow stacks, so that is what
+ * refuses the load. See Documentation/admin-guide.rst.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -20,6 +21,7 @@
 #include <linux/module.h>
 #include <linux/uaccess.h>
 #include <asm/cpufeature.h>
+#include <asm/ibt.h>
 #include <asm/special_insns.h>
 #include <asm/msr.h>
 
@@ -36,6 +38,11 @@ static bool xhp_assume_kernel_shstk;
 module_param_named(assume_kernel_shstk, xhp_assume_kernel_shstk, bool, 0444);
 MODULE_PARM_DESC(assume_kernel_shstk,
 		 "Debug: act as if the kernel enforced CET shadow stacks (tests the refusal path)");
+
+static char *xhp_assume_missing;
+module_param_named(assume_missing, xhp_assume_missing, charp, 0444);
+MODULE_PARM_DESC(assume_missing,
+		 "Debug: act as if the kernel lacked this borrowed symbol (tests the missing-symbol paths)");
 
 enum xhp_sym_kind { XHP_SYM_FUNC, XHP_SYM_DATA };
 
@@ -62,6 +69,9 @@ static const struct xhp_sym_entry xhp_sym_table[] = {
 #endif
 	FUNC(lru_add_drain_all, lru_add_drain_all, false),
 	FUNC(flush_tlb_mm_range, flush_tlb_mm_range, false),
+	/* Where an entry hook's ftrace site is (probes.c); not exported. */
+	FUNC(ftrace_location, ftrace_location, false),
+	/* Found by a kprobe; every other entry through it. */
 	FUNC(kallsyms_lookup_name, kallsyms_lookup_name, true),
 	DATA(mm_kobj, mm_kobj, true),
 #if XHP_HAVE_MTHP_SYSFS
@@ -81,7 +91,7 @@ static u32 xhp_read_insn(unsigned long addr)
 	return insn;
 }
 
-/* Kprobes report functions that begin with an ENDBR or its seal at +4. */
+/* A kprobe reports a function that begins with an ENDBR or its seal at +4. */
 static unsigned long xhp_entry_of(unsigned long addr)
 {
 	u32 before;
@@ -94,31 +104,74 @@ static unsigned long xhp_entry_of(unsigned long addr)
 	return addr;
 }
 
-/*
- * Addresses of the table's functions via throwaway kprobes: no call into
- * the kernel's symbol table. Registered disabled, so they are never armed
- * (no text patching), and unregistered together: one grace period.
- */
-static void xhp_kprobe_lookup_all(void)
+/* assume_missing=: this symbol is to be taken as missing. */
+static bool xhp_sym_hidden(const char *name)
 {
-	struct kprobe kps[ARRAY_SIZE(xhp_sym_table)] = {};
-	struct kprobe *registered[ARRAY_SIZE(xhp_sym_table)];
-	int i, n = 0;
+	return xhp_assume_missing && !strcmp(name, xhp_assume_missing);
+}
 
-	for (i = 0; i < ARRAY_SIZE(xhp_sym_table); i++) {
-		const struct xhp_sym_entry *e = &xhp_sym_table[i];
+/*
+ * kallsyms_lookup_name() from a throwaway kprobe: registered disabled, so
+ * never armed (no text patching). Then asked for itself, through the thunk:
+ * the entry we computed must be the symbol's start, or nothing is called
+ * through it again.
+ */
+static int xhp_find_kallsyms_lookup_name(void)
+{
+	struct kprobe kp = {
+		.symbol_name = "kallsyms_lookup_name",
+		.flags = KPROBE_FLAG_DISABLED,
+	};
+	unsigned long entry;
+	int err;
 
-		if (e->kind != XHP_SYM_FUNC)
-			continue;
-		kps[i].symbol_name = e->name;
-		kps[i].flags = KPROBE_FLAG_DISABLED;
-		if (register_kprobe(&kps[i]))
-			continue;
-		*e->text = xhp_entry_of((unsigned long)kps[i].addr);
-		registered[n++] = &kps[i];
+	err = xhp_sym_hidden(kp.symbol_name) ? -ENOENT : register_kprobe(&kp);
+	if (err) {
+		pr_err("cannot find kallsyms_lookup_name (CONFIG_KPROBES needed): %d\n",
+		       err);
+		return err;
 	}
-	if (n)
-		unregister_kprobes(registered, n);
+	entry = xhp_entry_of((unsigned long)kp.addr);
+	unregister_kprobe(&kp);
+	xhp_sym.kallsyms_lookup_name = entry;
+	if (xhp_kallsyms_lookup_name("kallsyms_lookup_name") != entry) {
+		xhp_sym.kallsyms_lookup_name = 0;
+		pr_err("kallsyms_lookup_name's entry is not where its kprobe said\n");
+		return -ENOENT;
+	}
+	return 0;
+}
+
+/*
+ * Where a kprobe on @name's entry would go: past an ENDBR or its seal,
+ * as the kernel's arch_adjust_kprobe_addr() puts it. 0 if there is no
+ * such symbol.
+ */
+static unsigned long xhp_kprobe_entry(const char *name)
+{
+	unsigned long start = xhp_kallsyms_lookup_name(name);
+
+	if (start && is_endbr(xhp_read_insn(start)))
+		start += 4;
+	return start;
+}
+
+/*
+ * The ftrace site of @name's entry, where a kprobe on the function itself
+ * would be ftrace-based (register_kprobe()'s own test: ftrace_location()
+ * of the probed address is that address). 0 if there is none, or without
+ * ftrace_location() (optional) or kprobes on ftrace.
+ */
+unsigned long xhp_ftrace_site(const char *name)
+{
+	unsigned long entry;
+
+	if (!IS_ENABLED(CONFIG_KPROBES_ON_FTRACE) || !xhp_sym.ftrace_location)
+		return 0;
+	entry = xhp_kprobe_entry(name);
+	if (!entry || xhp_ftrace_location(entry) != entry)
+		return 0;
+	return entry;
 }
 
 static bool xhp_cet_msr(u64 bit)
@@ -192,17 +245,29 @@ int xhp_symbols_resolve(void)
 	if (ret)
 		return ret;
 
-	xhp_kprobe_lookup_all();
-	if (!xhp_sym.kallsyms_lookup_name) {
-		pr_err("cannot find kallsyms_lookup_name (CONFIG_KPROBES needed)\n");
-		return -ENOENT;
+	if (xhp_assume_missing) {
+		for (i = 0; i < ARRAY_SIZE(xhp_sym_table); i++)
+			if (xhp_sym_hidden(xhp_sym_table[i].name))
+				break;
+		if (i == ARRAY_SIZE(xhp_sym_table)) {
+			pr_err("assume_missing=%s: not a borrowed symbol\n",
+			       xhp_assume_missing);
+			return -EINVAL;
+		}
 	}
+	ret = xhp_find_kallsyms_lookup_name();
+	if (ret)
+		return ret;
 	for (i = 0; i < ARRAY_SIZE(xhp_sym_table); i++) {
 		const struct xhp_sym_entry *e = &xhp_sym_table[i];
 		bool found;
 
-		if (e->kind == XHP_SYM_DATA)
+		if (xhp_sym_hidden(e->name))
+			;	/* left unfound */
+		else if (e->kind == XHP_SYM_DATA)
 			*e->data = (void *)xhp_kallsyms_lookup_name(e->name);
+		else if (e->text != &xhp_sym.kallsyms_lookup_name) /* in already */
+			*e->text = xhp_kallsyms_lookup_name(e->name);
 		found = e->kind == XHP_SYM_FUNC ? *e->text : !!*e->data;
 		if (!found && e->required) {
 			pr_err("required kernel symbol %s not found\n", e->name);

@@ -29,13 +29,15 @@ struct xhp_borrowed {
 #endif
 	unsigned long lru_add_drain_all;	/* optional */
 	unsigned long flush_tlb_mm_range;	/* optional */
-	unsigned long kallsyms_lookup_name;	/* for the data symbols */
+	unsigned long ftrace_location;		/* optional */
+	unsigned long kallsyms_lookup_name;	/* for all the others */
 	struct kobject **mm_kobj;
 	void __percpu *mthp_stats;	/* optional: per-cpu struct mthp_stat */
 };
 extern struct xhp_borrowed xhp_sym;
 extern bool xhp_assume_ibt;
 int xhp_symbols_resolve(void);
+unsigned long xhp_ftrace_site(const char *name);
 #include "borrowed.h"
 
 /* --- tunables (knobs.c) -------------------------------------------------- */
@@ -238,7 +240,13 @@ void xhp_registry_fold_view(struct mm_struct *mm, struct xhp_view_visit *v);
 void xhp_registry_copy_views(struct xhp_view_snap *s);
 
 /* --- kprobe/tracepoint table (probes.c) ---------------------------------- */
-int xhp_probes_install(void);
+/* Where the load's probe installation spent its time, for the load line. */
+struct xhp_probes_load_timing {
+	u64 sites_ns;		/* finding the entry hooks' ftrace sites */
+	u64 entry_ns;		/* the entry kprobes and tracepoints */
+	u64 events_ns;		/* the event hooks (kretprobes) */
+};
+int xhp_probes_install(struct xhp_probes_load_timing *t);
 struct xhp_probes_timing {
 	u64 entry_ns;		/* kprobes and tracepoints, one batch */
 	u64 events_ns;		/* the event hooks, alongside */

@@ -41,7 +41,20 @@ rmmod_timed() {
 }
 
 # --- load creates, unload removes
+dmesg -C
 insmod "$XHP_KO"
+# The load line ends with where init's time went, in ms: its parts add up
+# to no more than their whole (each is rounded down).
+line=$(dmesg | grep 'xhugepaged: loaded: ' | tail -n1)
+echo "# ${line#*] }"
+re='; init ([0-9]+) ms, symbols ([0-9]+) ms, probes ([0-9]+) ms \(ftrace sites ([0-9]+) ms, entry hooks ([0-9]+) ms, events ([0-9]+) ms\)$'
+if [[ $line =~ $re ]]; then
+	r=("${BASH_REMATCH[@]}")
+	check "load_line_times_init_symbols_probes" \
+		test $((r[2] + r[3])) -le "${r[1]}" -a $((r[4] + r[5] + r[6])) -le "${r[3]}"
+else
+	not_ok "load_line_times_init_symbols_probes # no times in: $line"
+fi
 check "insmod_creates_sysfs_dir" test -d "$X" -a -f "$XK/pages_to_scan" -a -f "$X/enabled"
 check "insmod_starts_scanner_thread" thread_running
 for f in enabled defrag use_zero_page hpage_pmd_size shmem_enabled \
@@ -85,7 +98,8 @@ rmmod xhugepaged
 for bad in enabled=maybe enabled= pages_to_scan=0 pages_to_scan=abc \
 	pages_to_scan=12abc pages_to_scan=-1 pages_to_scan=18446744073709551616 \
 	max_ptes_none=512 max_ptes_swap=512 max_ptes_shared=512 \
-	scan_sleep_millisecs=4294967296 scan_order=cold; do
+	scan_sleep_millisecs=4294967296 scan_order=cold \
+	assume_missing=no_such_symbol; do
 	param=${bad%%=*}
 	dmesg -C
 	if insmod "$XHP_KO" "$bad" 2>/dev/null; then
@@ -103,6 +117,37 @@ for bad in enabled=maybe enabled= pages_to_scan=0 pages_to_scan=abc \
 done
 check "loads_fine_after_bad_params" insmod "$XHP_KO"
 rmmod xhugepaged
+
+# --- a borrowed symbol the kernel lacks (assume_missing= pretends so)
+# Optional: the load goes on without its feature and says so. Without
+# ftrace_location() the entry hooks' ftrace sites are unknown, so they go
+# on the functions themselves, ftrace-based.
+dmesg -C
+if insmod "$XHP_KO" assume_missing=ftrace_location; then
+	via=$(awk '{ print $1 "/" $4 }' "$X/hooks/mm_enter")
+	rmmod xhugepaged
+	if ! dmesg | grep -q 'xhugepaged: optional kernel symbol ftrace_location not found'; then
+		not_ok "missing_optional_symbol_logged_load_goes_on # no log line"
+	else
+		check "missing_optional_symbol_logged_load_goes_on # mm_enter $via" \
+			test "$via" = live/ftrace-kprobe
+	fi
+else
+	not_ok "missing_optional_symbol_logged_load_goes_on # insmod failed"
+fi
+# Required: the load fails, naming it, and leaves nothing behind.
+for sym in madvise_collapse kallsyms_lookup_name; do
+	dmesg -C
+	if insmod "$XHP_KO" assume_missing=$sym 2>/dev/null; then
+		rmmod xhugepaged
+		not_ok "missing_required_symbol_fails_load $sym # loaded"
+	elif xhp_loaded || [ -e "$X" ]; then
+		not_ok "missing_required_symbol_fails_load $sym # left state behind"
+	else
+		check "missing_required_symbol_fails_load $sym" \
+			sh -c "dmesg | grep -q 'xhugepaged: .*$sym.*not found\|xhugepaged: cannot find $sym'"
+	fi
+done
 
 # --- rmmod mid-pass: the scanner flat out over a large queue
 python3 -c 'import mmap, time
