@@ -86,11 +86,11 @@ xhp_order_window() {
 }
 # xhp_insmod CONTENDER MAX_PTES_NONE SLEEP_MS: load xhugepaged with its knobs.
 xhp_insmod() {
-	local ow
-	ow=($(xhp_order_window "$1"))
+	local order window
+	read -r order window < <(xhp_order_window "$1")
 	insmod "$XHP_KO" enabled=madvise pages_to_scan=$PAGES \
-		scan_sleep_millisecs=$3 max_ptes_none=$2 scan_order=${ow[0]}
-	echo ${ow[1]} >$XK/backoff_window_millisecs
+		scan_sleep_millisecs=$3 max_ptes_none=$2 scan_order=$order
+	echo $window >$XK/backoff_window_millisecs
 }
 # start CONTENDER [max_ptes_none]: the same knobs for every one.
 start() {

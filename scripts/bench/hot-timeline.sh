@@ -91,7 +91,8 @@ BT
 
 # hot_timeline CONTENDER
 hot_timeline() {
-	local c=$1 resident=0 bt out=$W/hottrace.$c
+	local c=$1 resident=0 bt out
+	out=$W/hottrace.$c
 	case $c in *-resident) resident=1 ;; esac
 	prepare "$c"
 	run_workload $W/hot.$c $B hotset $HOT_PROCS $COLD_MB $HOT_MB $HOT_TIMEOUT
@@ -122,7 +123,7 @@ hot_timeline() {
 			$10, $11 / 1e6, $12, $13 / 1e6, $14 / 1e6, $15 }
 	END { printf "TL %s hot90 %.0f\nTL %s last_hot_collapse %s\n", c, h90 * 1000, c, last ? ms(last) : "-" }
 	' $W/hot.$c $out
-	grep -vE '^(EV|RD|MC|ATTACHED|Attaching)' $out | grep -v '^$' | sed 's/^/# hottrace bpftrace: /' | head -20
+	grep -vE '^(EV|RD|MC|ATTACHED|Attaching|@)' $out | grep -v '^$' | sed 's/^/# hottrace bpftrace: /' | head -20
 	[ -z "${HOT_TRACE_RAW:-}" ] || sed 's/^/# raw: /' $out
 }
 
