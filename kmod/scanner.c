@@ -390,7 +390,8 @@ static void xhp_prime_mm(struct xhp_scan_state *s)
  * sweep, one mm after another from the hot cursor, so no mm's hot memory
  * waits behind another's cold memory. Returns the budget used.
  */
-static unsigned int xhp_do_hot(unsigned int budget, bool *alloc_failed)
+static unsigned int xhp_do_hot(unsigned int budget, bool *alloc_failed,
+			       bool *primed)
 {
 	unsigned int visited, n = xhp_registry_count(), used = 0;
 	unsigned long hot[XHP_HOT_MAX_PER_MM];
@@ -416,6 +417,7 @@ static unsigned int xhp_do_hot(unsigned int budget, bool *alloc_failed)
 			if (xhp_registry_cursor_first_visit(XHP_CURSOR_HOT,
 							    s.mm)) {
 				xhp_prime_mm(&s);
+				*primed = true;
 				resume = 0;
 			} else {
 				max = min_t(unsigned int,
@@ -436,30 +438,76 @@ static unsigned int xhp_do_hot(unsigned int budget, bool *alloc_failed)
 	return used;
 }
 
+/*
+ * The part of the FIFO scan's quarter that the hot pass borrowed and has
+ * not paid back, in PTEs of budget; at most one round's budget.
+ */
+static unsigned int xhp_fifo_owed;
+
+/*
+ * scan_order=hot: a quarter of each round's budget is the FIFO scan's, so
+ * cold memory progresses however much is hot; the hot pass gets the rest
+ * and the FIFO scan whatever the hot pass leaves. Two exceptions keep hot
+ * ranges from waiting behind cold ones:
+ * - While the hot pass collapses and still finds more than its share holds,
+ *   it borrows the FIFO quarter too, until one round's budget is owed; a
+ *   round that leaves the FIFO scan more than its quarter pays back. Over
+ *   any run of rounds the FIFO scan so gets its quarter, less at most one
+ *   round's budget, and hot ranges that never collapse borrow nothing.
+ * - A round that primed an mm (its first hot visit, which judges nothing)
+ *   gives the FIFO scan only its quarter: the rest would go to collapsing
+ *   cold ranges ahead of the hot ones the next round's sweep finds.
+ * Returns the budget the FIFO scan may use.
+ */
+static unsigned int xhp_do_hot_share(unsigned int pages, bool *alloc_failed,
+				     unsigned int *used)
+{
+	unsigned int fifo_share = pages / 4, budget, fifo;
+	int collapsed = atomic_read(&xhp_stats.pages_collapsed);
+	bool primed = false;
+
+	budget = max(pages - fifo_share, HPAGE_PMD_NR);
+	*used = xhp_do_hot(budget, alloc_failed, &primed);
+	if (*used + HPAGE_PMD_NR > budget && *used < pages && !*alloc_failed &&
+	    atomic_read(&xhp_stats.pages_collapsed) != collapsed &&
+	    xhp_fifo_owed <= pages - fifo_share)
+		*used += xhp_do_hot(pages - *used, alloc_failed, &primed);
+
+	fifo = pages - min(*used, pages);
+	if (primed)
+		fifo = min(fifo, fifo_share);
+	if (fifo < fifo_share)
+		xhp_fifo_owed = min(xhp_fifo_owed + (fifo_share - fifo), pages);
+	else
+		xhp_fifo_owed -= min(xhp_fifo_owed, fifo - fifo_share);
+	return fifo;
+}
+
 static void xhp_do_scan(void)
 {
 	unsigned int pages = READ_ONCE(xhp_knobs.pages_to_scan);
-	unsigned int progress = 0, wraps = 0;
+	unsigned int progress = 0, wraps = 0, end = pages;
 	bool alloc_failed = false, wrapped, waited = false;
 
 	xhp_round_drained = false;
 	xhp_scanner_at(XHP_AT_WALK);
 
-	/* Hot ranges first, but leave a quarter for FIFO: cold ones too. */
 	if (READ_ONCE(xhp_knobs.scan_order) == XHP_ORDER_HOT)
-		progress = xhp_do_hot(max(pages - pages / 4, HPAGE_PMD_NR),
-				      &alloc_failed);
+		end = xhp_do_hot_share(pages, &alloc_failed, &progress);
+	else
+		xhp_fifo_owed = 0;
+	end += progress;	/* the FIFO scan's budget ends here */
 	if (alloc_failed) {
 		waited = true;
 		xhp_sleep(READ_ONCE(xhp_knobs.alloc_sleep_millisecs));
 	}
 
-	while (progress < pages) {
+	while (progress < end) {
 		cond_resched();
 		if (xhp_should_stop() || !xhp_scan_wanted() ||
 		    xhp_registry_empty())
 			break;
-		progress += xhp_scan_mm(pages - progress, &alloc_failed,
+		progress += xhp_scan_mm(end - progress, &alloc_failed,
 					&wrapped);
 		if (wrapped) {
 			atomic_inc(&xhp_stats.full_scans);

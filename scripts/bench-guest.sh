@@ -9,6 +9,7 @@
 # SECTIONs (default: all, in this order): hot scan idle collapse shmem
 # thrash lifetime mglru. Naming some runs only those, for a focused run by hand, e.g.
 #   XHP_ACCEL=tcg scripts/vm-run.sh --mem 4G -- scripts/bench-guest.sh lifetime
+# hottrace (scripts/bench/hot-timeline.sh) runs only when named.
 # scale (scripts/bench/scale-guest.sh) needs SCALE_MAX_GIB + 2 GiB of guest
 # memory, so it runs only when named (scripts/bench.sh boots it apart),
 # except that --smoke runs its tiny version by default, last.
@@ -23,7 +24,7 @@ SECTIONS="${*:-hot scan idle collapse shmem thrash lifetime mglru}"
 [ $# -eq 0 ] && [ $smoke = 1 ] && SECTIONS="$SECTIONS scale"
 for sec in $SECTIONS; do
 	case $sec in
-	hot | scan | idle | collapse | shmem | thrash | lifetime | mglru | scale) ;;
+	hot | scan | idle | collapse | shmem | thrash | lifetime | mglru | scale | hottrace) ;;
 	*) echo "bench-guest: unknown section '$sec'" >&2; exit 2 ;;
 	esac
 done
@@ -56,7 +57,11 @@ echo never >$T/enabled
 # --- contenders --------------------------------------------------------
 # prepare CONTENDER: before the workload starts. khugepaged only learns of
 # an mm while its policy is on, so it is on but idle (an hour's sleep, one
-# PMD per wake); xhugepaged finds the mms itself when loaded.
+# PMD per wake); xhugepaged finds the mms itself when loaded. An
+# xhp-*-resident contender is xhugepaged started as khugepaged is: loaded
+# here with the knobs start() would give it but an hour's sleep (its first
+# round runs now, on an empty queue, and a newly queued mm does not wake
+# it), woken by start()'s write of scan_sleep_millisecs.
 prepare() {
 	xhp_unload_quiet
 	echo never >$T/enabled
@@ -68,7 +73,24 @@ prepare() {
 		echo 8 >$T/khugepaged/pages_to_scan
 		echo madvise >$T/enabled
 		;;
+	*-resident) xhp_insmod "${1%-resident}" 511 3600000 ;;
 	esac
+}
+# xhp_order_window CONTENDER: "ORDER WINDOW", its scan_order and
+# backoff_window_millisecs.
+xhp_order_window() {
+	local order=fifo window=0
+	case $1 in *hot*) order=hot ;; esac
+	case $1 in *backoff-on | *hot-backoff) window=5000 ;; esac
+	echo $order $window
+}
+# xhp_insmod CONTENDER MAX_PTES_NONE SLEEP_MS: load xhugepaged with its knobs.
+xhp_insmod() {
+	local order window
+	read -r order window < <(xhp_order_window "$1")
+	insmod "$XHP_KO" enabled=madvise pages_to_scan=$PAGES \
+		scan_sleep_millisecs=$3 max_ptes_none=$2 scan_order=$order
+	echo $window >$XK/backoff_window_millisecs
 }
 # start CONTENDER [max_ptes_none]: the same knobs for every one.
 start() {
@@ -79,14 +101,13 @@ start() {
 		echo $PAGES >$T/khugepaged/pages_to_scan
 		echo $SLEEP >$T/khugepaged/scan_sleep_millisecs	# wakes it
 		;;
+	*-resident)
+		echo $none >$XK/max_ptes_none
+		echo $PAGES >$XK/pages_to_scan
+		echo $SLEEP >$XK/scan_sleep_millisecs	# wakes it, as khugepaged
+		;;
 	xhp-fifo | xhp-hot | xhp-hot-backoff | xhp-backoff-off | xhp-backoff-on)
-		local order=fifo window=0
-		case $1 in *hot*) order=hot ;; esac
-		case $1 in *backoff-on | *hot-backoff) window=5000 ;; esac
-		insmod "$XHP_KO" enabled=madvise pages_to_scan=$PAGES \
-			scan_sleep_millisecs=$SLEEP max_ptes_none=$none \
-			scan_order=$order
-		echo $window >$XK/backoff_window_millisecs
+		xhp_insmod "$1" $none $SLEEP
 		;;
 	esac
 }
@@ -132,11 +153,15 @@ end_workload() {
 } 2>/dev/null
 
 # --- 1. hot set first ----------------------------------------------------
-want hot && for c in khugepaged xhp-fifo xhp-hot xhp-hot-backoff; do
+# The clock starts at "go", before start(): for xhp-fifo, xhp-hot and
+# xhp-hot-backoff, loading the module counts against xhugepaged; the
+# -resident ones were loaded before the workload, as khugepaged is
+# resident, and go is only the write that wakes them.
+# HOT_CONTENDERS (default: all six) picks some, for a focused run by hand.
+want hot && for c in ${HOT_CONTENDERS:-khugepaged xhp-fifo xhp-hot xhp-hot-backoff \
+	xhp-fifo-resident xhp-hot-resident}; do
 	prepare $c
 	run_workload $W/hot.$c $B hotset $HOT_PROCS $COLD_MB $HOT_MB $HOT_TIMEOUT
-	# The clock starts at "go", before the contender: loading the module
-	# counts against xhugepaged.
 	touch $W/go
 	start $c
 	wait_for "grep -q all90 $W/hot.$c || ! kill -0 $wl 2>/dev/null" $((HOT_TIMEOUT * 10 + 50))
@@ -146,6 +171,10 @@ want hot && for c in khugepaged xhp-fifo xhp-hot xhp-hot-backoff; do
 	echo "RESULT hot90.$c $(awk '$1 == "hot90" { print $2 }' $W/hot.$c)"
 	echo "RESULT all90.$c $(awk '$1 == "all90" { print $2 }' $W/hot.$c)"
 done
+
+# hottrace (scripts/bench/hot-timeline.sh): the hot set with bpftrace on,
+# to attribute its time; only when named.
+want hottrace && . scripts/bench/hot-timeline.sh
 
 # --- 2. scan cost: nothing collapses (max_ptes_none=0, half-full ranges) --
 # Big batches and short sleeps for both, so that even the largest workload

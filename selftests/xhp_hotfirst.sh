@@ -67,5 +67,56 @@ else
 		test "$3" != -
 	check "hot_order_counts_hot_ranges # $4" test "$4" -gt 0
 fi
+
+# Two cases on the scanner's own rounds, told apart by the tracepoint of
+# each visit (hot=1: the hot pass, hot=0: the FIFO scan; judged ranges).
+# The module sleeps an hour between rounds: each round is one write that
+# wakes it, and is over when the thread is back in its sleep (wchan). The
+# budget is four ranges a round, a quarter of it the FIFO scan's.
+tr=/sys/kernel/tracing
+knobs="enabled=never pages_to_scan=2048 scan_sleep_millisecs=3600000 max_ptes_none=511 scan_order=hot"
+scanner_asleep() { [ "$(cat /proc/"$(pgrep -x xhugepaged)"/wchan 2>/dev/null)" = xhp_sleep ]; }
+# round WAKE_CMD: run WAKE_CMD (which wakes the scanner) and wait for the
+# round it starts to end; prints "HOT_JUDGED FIFO_JUDGED PRIMES" of it
+# (PRIMES: the workload's hot visits that judged nothing), or "fail".
+round() {
+	echo >$tr/trace
+	eval "$1"
+	wait_for "grep -q xhp_mm_scanned: $tr/trace && scanner_asleep" 1200 || { echo fail; return; }
+	awk '/xhp_mm_scanned:/ {
+		j = $0; sub(/.* judged=/, "", j); sub(/ .*/, "", j)
+		if ($0 ~ / hot=1 /) { hot += j; if ($0 ~ / comm=xhp_hotfirst / && j + 0 == 0) primes++ }
+		else fifo += j
+	} END { print hot + 0, fifo + 0, primes + 0 }' $tr/trace
+}
+# The workload starts once the module is on, so the hook queues it without
+# a round: the first woken round is its first hot visit.
+: >"$out"
+r1=fail r2=fail wl=
+if insmod "$XHP_KO" $knobs; then
+	echo 1 >$tr/events/xhugepaged/xhp_mm_scanned/enable
+	echo madvise >$X/enabled
+	wait_for scanner_asleep 600
+	selftests/bin/xhp_hotfirst 64 12 0 $HANG_S >"$out" 2>&1 &
+	wl=$!
+	if wait_for "grep -q ready $out" 300; then
+		r1=$(round "echo 3600000 >$XK/scan_sleep_millisecs")
+		r2=$(round "echo 3600000 >$XK/scan_sleep_millisecs")
+	fi
+	echo 0 >$tr/events/xhugepaged/xhp_mm_scanned/enable
+	rmmod xhugepaged
+fi
+[ -z "$wl" ] || { kill $wl 2>/dev/null; wait $wl 2>/dev/null; }
+echo "# first round (hot judged, FIFO judged, workload primed): $r1; second: $r2"
+# The round that primes an mm judges nothing hot and gives the FIFO scan
+# only its quarter (one range), not what the hot pass left unused.
+set -- $r1
+check "hot_order_priming_round_keeps_hot_share # FIFO judged ${2:-?} of 4 ranges" \
+	test "$1" != fail -a "${3:-0}" = 1 -a "${2:-9}" -ge 1 -a "${2:-9}" -le 1
+# Six hot ranges, three in the hot pass's share: it collapses them and,
+# finding more, borrows the FIFO quarter for a fourth.
+set -- $r2
+check "hot_order_borrows_fifo_quarter_while_hot_collapses # hot judged ${1:-?}, FIFO ${2:-?} of 4" \
+	test "$1" != fail -a "${1:-0}" -ge 4 -a "${2:-9}" = 0
 rm -f "$out"
 ktap_end

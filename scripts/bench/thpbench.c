@@ -6,7 +6,8 @@
  *	each process faults COLD_MB, then HOT_MB, advises both MADV_HUGEPAGE
  *	and keeps touching the hot range; prints "sample T HOT COLD" (seconds,
  *	fractions of hot and cold memory PMD-mapped) every 0.2 s and "hot90 T",
- *	"all90 T" when 90% of the hot set / of everything is huge.
+ *	"all90 T" when 90% of the hot set / of everything is huge; "go_ns N"
+ *	first, the CLOCK_MONOTONIC time T counts from.
  *   thpbench hold PROCS TOTAL_MB DENSITY_PCT
  *	PROCS processes share TOTAL_MB of advised memory with DENSITY_PCT of
  *	each PMD range's pages faulted; prints "ready" once every process has
@@ -136,6 +137,8 @@ static int hotset(int procs, long cold_mb, long hot_mb, int timeout)
 	if (getchar() == EOF)
 		goto out;
 	t0 = now_s();
+	/* CLOCK_MONOTONIC, as bpftrace's nsecs: a trace can be put on this clock. */
+	printf("go_ns %.0f\n", t0 * 1e9);
 	while (now_s() - t0 < timeout) {
 		double hot = 0, cold = 0, t = now_s() - t0;
 
