@@ -164,6 +164,7 @@ echo "# verdict on the runs themselves"
 		"$bench_rc" - "$logdir/bench-smoke.log")"
 	missing=""
 	for key in hot90.khugepaged hot90.xhp-fifo hot90.xhp-hot all90.xhp-hot \
+		hot90.xhp-fifo-resident hot90.xhp-hot-resident all90.xhp-hot-resident \
 		scan.khugepaged.p2.m64.cpu_ms scan.xhp-fifo.p2.m64.passes \
 		collapse.xhp.madvise_collapse_ns collapse.direct.madv_ns_per_pmd \
 		collapse.floor.copy_ns_per_pmd collapse.xhp.thread_cpu_ms \
