@@ -18,6 +18,10 @@ cd "$(dirname "$0")/.."
 . selftests/lib.sh
 B=scripts/bench/thpbench
 BIN=build/bench-bin	# xhp_churn, xhp_modcycle (scripts/bench/Makefile)
+# Run by hand without make bench, a missing build would only give empty rows.
+for f in "$XHP_KO" $B $BIN/xhp_churn $BIN/xhp_modcycle; do
+	[ -e "$f" ] || { echo "bench-guest: $f is missing: run make bench (or make module and make -C scripts/bench)" >&2; exit 2; }
+done
 smoke=0
 [ "${1:-}" = --smoke ] && { smoke=1; shift; }
 SECTIONS="${*:-hot scan idle collapse shmem thrash lifetime mglru}"

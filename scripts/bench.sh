@@ -37,7 +37,7 @@ vm_rc=0 boots=0
 : >"$raw"
 if [ $main_boot = 1 ]; then
 	"$vm_run" --mem 4G --timeout $((3600 * bench_timeout_scale)) -- scripts/bench-guest.sh $mode "${main_sections[@]}" |
-		tee "$raw" | grep -E '^RESULT'
+		tee "$raw" | grep -E '^(RESULT|bench-guest:)'
 	vm_rc=${PIPESTATUS[0]} boots=1
 fi
 if [ $scale_boot = 1 ]; then

@@ -30,7 +30,7 @@ scale_run() {
 	local mem=$((SCALE_MAX_GIB + 2))G
 	echo "bench: section scale in its own VM boot (--mem $mem, SCALE_MAX_GIB=$SCALE_MAX_GIB)" >&2
 	"$1" --mem "$mem" --timeout $((7200 * ${bench_timeout_scale:-1})) -- env SCALE_MAX_GIB="$SCALE_MAX_GIB" \
-		SCALE_PARTS="${SCALE_PARTS:-scan collapse}" scripts/bench-guest.sh scale | tee -a "$2" | grep -E '^RESULT'
+		SCALE_PARTS="${SCALE_PARTS:-scan collapse}" scripts/bench-guest.sh scale | tee -a "$2" | grep -E '^(RESULT|bench-guest:)'
 	scale_rc=${PIPESTATUS[0]}
 }
 
