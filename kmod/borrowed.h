@@ -75,6 +75,8 @@ static inline unsigned long xhp_kallsyms_lookup_name(const char *name)
 /* Optional: ftrace's site in the function at @ip, 0 if none or no ftrace. */
 static inline unsigned long xhp_ftrace_location(unsigned long ip)
 {
+	if (!xhp_sym.ftrace_location)
+		return 0;
 	return xhp_borrowed_call(xhp_sym.ftrace_location, ip, 0, 0, 0, 0);
 }
 

@@ -454,6 +454,9 @@ static unsigned int xhp_fifo_owed;
  *   round that leaves the FIFO scan more than its quarter pays back. Over
  *   any run of rounds the FIFO scan so gets its quarter, less at most one
  *   round's budget, and hot ranges that never collapse borrow nothing.
+ *   That holds for pages_to_scan of at least 683 (4/3 of a PMD): below,
+ *   the hot pass's one PMD leaves the FIFO scan less than its quarter, or
+ *   nothing, whenever a range reads hot; the debt is then capped, not paid.
  * - A round that primed an mm (its first hot visit, which judges nothing)
  *   gives the FIFO scan only its quarter: the rest would go to collapsing
  *   cold ranges ahead of the hot ones the next round's sweep finds.

@@ -125,7 +125,11 @@ static int xhp_find_kallsyms_lookup_name(void)
 	unsigned long entry;
 	int err;
 
-	err = xhp_sym_hidden(kp.symbol_name) ? -ENOENT : register_kprobe(&kp);
+	if (xhp_sym_hidden(kp.symbol_name)) {
+		pr_err("cannot find kallsyms_lookup_name (assume_missing=)\n");
+		return -ENOENT;
+	}
+	err = register_kprobe(&kp);
 	if (err) {
 		pr_err("cannot find kallsyms_lookup_name (CONFIG_KPROBES needed): %d\n",
 		       err);
@@ -262,12 +266,13 @@ int xhp_symbols_resolve(void)
 		const struct xhp_sym_entry *e = &xhp_sym_table[i];
 		bool found;
 
-		if (xhp_sym_hidden(e->name))
-			;	/* left unfound */
-		else if (e->kind == XHP_SYM_DATA)
-			*e->data = (void *)xhp_kallsyms_lookup_name(e->name);
-		else if (e->text != &xhp_sym.kallsyms_lookup_name) /* in already */
-			*e->text = xhp_kallsyms_lookup_name(e->name);
+		/* assume_missing= leaves its symbol unfound. */
+		if (!xhp_sym_hidden(e->name)) {
+			if (e->kind == XHP_SYM_DATA)
+				*e->data = (void *)xhp_kallsyms_lookup_name(e->name);
+			else if (e->text != &xhp_sym.kallsyms_lookup_name)
+				*e->text = xhp_kallsyms_lookup_name(e->name);
+		}
 		found = e->kind == XHP_SYM_FUNC ? *e->text : !!*e->data;
 		if (!found && e->required) {
 			pr_err("required kernel symbol %s not found\n", e->name);
