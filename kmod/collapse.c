@@ -139,6 +139,7 @@ unsigned int xhp_collapse_batch(struct mm_struct *mm,
 	unsigned long end = b->start + b->nr * HPAGE_PMD_SIZE;
 	struct vm_area_struct *prev = NULL;
 	unsigned int i, huge = 0, bad;
+	bool anon;
 	u64 t0;
 	int ret;
 
@@ -163,6 +164,7 @@ unsigned int xhp_collapse_batch(struct mm_struct *mm,
 		xhp_engine.result[i] = -1;
 	WRITE_ONCE(xhp_engine.task, current);
 
+	anon = vma_is_anonymous(vma);	/* @vma may be gone after the call */
 	trace_xhp_collapse_begin(mm, b->start, b->nr, "xhugepaged");
 	t0 = ktime_get_ns();
 	ret = xhp_madvise_collapse(vma, &prev, b->start, end);
@@ -173,7 +175,11 @@ unsigned int xhp_collapse_batch(struct mm_struct *mm,
 	 * The engine returns with mmap_lock held: check what became huge.
 	 * If it let the lock go meanwhile, @vma may be gone and the range
 	 * unmapped, its page tables freed: walk only what is still mapped,
-	 * and take the rest from the engine's per-range results.
+	 * and take the rest from the engine's per-range results. An anon
+	 * range the engine reports SCAN_SUCCEED for was collapsed even if it
+	 * is split again by now: collapse_huge_page() installed the PMD and
+	 * let mmap_lock go before the engine took it back for us, so an
+	 * mprotect or munmap may have split it in between.
 	 */
 	for (i = 0; i < b->nr; i++) {
 		unsigned long addr = b->start + i * HPAGE_PMD_SIZE;
@@ -182,7 +188,8 @@ unsigned int xhp_collapse_batch(struct mm_struct *mm,
 
 		if (!*lock_dropped || xhp_range_mapped(mm, addr))
 			pmdp = xhp_find_pmd(mm, addr);
-		if (pmdp && pmd_trans_huge(xhp_pmdp_get_lockless(pmdp))) {
+		if ((pmdp && pmd_trans_huge(xhp_pmdp_get_lockless(pmdp))) ||
+		    (anon && xhp_engine.result[i] == XHP_SCAN_SUCCEED)) {
 			result = XHP_SCAN_SUCCEED;
 			huge++;
 			xhp_backoff_collapsed(mm, addr);

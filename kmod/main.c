@@ -103,11 +103,9 @@ static void __exit xhp_exit(void)
 	 * the scanner's hooks took to come off (while it winds down) and the
 	 * event hooks (in a worker, from the start of the exit).
 	 */
-	pr_info("unloaded: scanner stopped in %llu ms, teardown %llu ms, scanner hooks off in %llu ms, event hooks off in %llu ms by %s alongside, scanner was in %s\n",
-		div_u64(stop_ns, NSEC_PER_MSEC),
-		div_u64(total - min(stop_ns, total), NSEC_PER_MSEC),
-		div_u64(pt.entry_ns, NSEC_PER_MSEC),
-		div_u64(pt.events_ns, NSEC_PER_MSEC), pt.events_via,
+	pr_info("unloaded: scanner stopped in %u ms, teardown %u ms, scanner hooks off in %u ms, event hooks off in %u ms by %s alongside, scanner was in %s\n",
+		xhp_ms(stop_ns), xhp_ms(total - min(stop_ns, total)),
+		xhp_ms(pt.entry_ns), xhp_ms(pt.events_ns), pt.events_via,
 		xhp_scanner_stop_point());
 }
 

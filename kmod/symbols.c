@@ -79,8 +79,8 @@ static const struct xhp_sym_entry xhp_sym_table[] = {
 #endif
 };
 
-#define ENDBR64_INSN	0xfa1e0ff3U	/* f3 0f 1e fa */
-#define ENDBR_SEALED	0x001f0f66U	/* objtool's 4-byte NOP seal */
+/* A live ENDBR64 (f3 0f 1e fa), not objtool's seal: xhp_ibt_report(). */
+#define ENDBR64_INSN	0xfa1e0ff3U
 
 static u32 xhp_read_insn(unsigned long addr)
 {
@@ -94,13 +94,8 @@ static u32 xhp_read_insn(unsigned long addr)
 /* A kprobe reports a function that begins with an ENDBR or its seal at +4. */
 static unsigned long xhp_entry_of(unsigned long addr)
 {
-	u32 before;
-
-	if (IS_ENABLED(CONFIG_X86_KERNEL_IBT)) {
-		before = xhp_read_insn(addr - 4);
-		if (before == ENDBR64_INSN || before == ENDBR_SEALED)
-			addr -= 4;
-	}
+	if (is_endbr(xhp_read_insn(addr - 4)))
+		addr -= 4;
 	return addr;
 }
 

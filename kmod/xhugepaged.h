@@ -168,7 +168,7 @@ struct xhp_batch {
 	unsigned long start;		/* first PMD-aligned address */
 	unsigned int nr;		/* consecutive PMDs from start */
 };
-/* Returns the number of PMDs now huge; *lock_dropped if mmap_lock was. */
+/* Returns the number of PMDs it made huge; *lock_dropped if mmap_lock was. */
 unsigned int xhp_collapse_batch(struct mm_struct *mm,
 				struct vm_area_struct *vma,
 				const struct xhp_batch *b, bool *lock_dropped,
