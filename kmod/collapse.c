@@ -25,6 +25,8 @@
 /* Only the scanner thread writes this, and only the scanner's calls hit it. */
 static struct {
 	struct task_struct *task;
+	struct mm_struct *mm;
+	unsigned long start;		/* the call's first range */
 	unsigned int nr, seen;
 	int result[XHP_BATCH_MAX];
 } xhp_engine;
@@ -39,17 +41,31 @@ void xhp_hook_scan_pmd_result(void *data, struct mm_struct *mm,
 			      struct page *page, bool writable, int referenced,
 			      int none_or_zero, int status, int unmapped)
 {
+	unsigned int i;
+
 	if (current != READ_ONCE(xhp_engine.task))
 		return;
-	if (xhp_engine.seen < xhp_engine.nr)
-		xhp_engine.result[xhp_engine.seen++] = status;
+	i = xhp_engine.seen;
+	if (i >= xhp_engine.nr)
+		return;
+	xhp_engine.result[i] = status;
+	xhp_engine.seen++;
+	/*
+	 * The PMD is in and mmap_lock let go: record the collapse for the
+	 * backoff now, before a user thread can split it while the engine
+	 * waits to take the lock back.
+	 */
+	if (status == XHP_SCAN_SUCCEED)
+		xhp_backoff_collapsed(xhp_engine.mm,
+				      xhp_engine.start + i * HPAGE_PMD_SIZE);
 }
 
 /*
  * Tracepoint mm_khugepaged_scan_file: the same for a shmem range, once per
- * hpage_collapse_scan_file() call. On success collapse_file() answers
- * SCAN_PTE_MAPPED_HUGEPAGE to madvise_collapse(), which then maps the new
- * folio by PMD; a range left unmapped after that is counted under that name.
+ * hpage_collapse_scan_file() call. On success 6.12's collapse_file()
+ * answers SCAN_PTE_MAPPED_HUGEPAGE to madvise_collapse(), which then maps
+ * the new folio by PMD; a range left unmapped after that is counted under
+ * that name. 6.1's maps it itself and answers SCAN_SUCCEED.
  */
 void xhp_hook_scan_file_result(void *data, struct mm_struct *mm,
 			       unsigned long pfn, struct file *file,
@@ -139,7 +155,6 @@ unsigned int xhp_collapse_batch(struct mm_struct *mm,
 	unsigned long end = b->start + b->nr * HPAGE_PMD_SIZE;
 	struct vm_area_struct *prev = NULL;
 	unsigned int i, huge = 0, bad;
-	bool anon;
 	u64 t0;
 	int ret;
 
@@ -158,13 +173,14 @@ unsigned int xhp_collapse_batch(struct mm_struct *mm,
 		return 0;
 	}
 
+	xhp_engine.mm = mm;
+	xhp_engine.start = b->start;
 	xhp_engine.nr = b->nr;
 	xhp_engine.seen = 0;
 	for (i = 0; i < b->nr; i++)
 		xhp_engine.result[i] = -1;
 	WRITE_ONCE(xhp_engine.task, current);
 
-	anon = vma_is_anonymous(vma);	/* @vma may be gone after the call */
 	trace_xhp_collapse_begin(mm, b->start, b->nr, "xhugepaged");
 	t0 = ktime_get_ns();
 	ret = xhp_madvise_collapse(vma, &prev, b->start, end);
@@ -175,10 +191,10 @@ unsigned int xhp_collapse_batch(struct mm_struct *mm,
 	 * The engine returns with mmap_lock held: check what became huge.
 	 * If it let the lock go meanwhile, @vma may be gone and the range
 	 * unmapped, its page tables freed: walk only what is still mapped,
-	 * and take the rest from the engine's per-range results. An anon
-	 * range the engine reports SCAN_SUCCEED for was collapsed even if it
-	 * is split again by now: collapse_huge_page() installed the PMD and
-	 * let mmap_lock go before the engine took it back for us, so an
+	 * and take the rest from the engine's per-range results. A range
+	 * the engine reports SCAN_SUCCEED for was collapsed even if it is no
+	 * longer huge: the PMD was installed (and the hook recorded it for
+	 * the backoff) before the engine took mmap_lock back for us, so an
 	 * mprotect or munmap may have split it in between.
 	 */
 	for (i = 0; i < b->nr; i++) {
@@ -188,8 +204,10 @@ unsigned int xhp_collapse_batch(struct mm_struct *mm,
 
 		if (!*lock_dropped || xhp_range_mapped(mm, addr))
 			pmdp = xhp_find_pmd(mm, addr);
-		if ((pmdp && pmd_trans_huge(xhp_pmdp_get_lockless(pmdp))) ||
-		    (anon && xhp_engine.result[i] == XHP_SCAN_SUCCEED)) {
+		if (xhp_engine.result[i] == XHP_SCAN_SUCCEED) {
+			result = XHP_SCAN_SUCCEED;
+			huge++;
+		} else if (pmdp && pmd_trans_huge(xhp_pmdp_get_lockless(pmdp))) {
 			result = XHP_SCAN_SUCCEED;
 			huge++;
 			xhp_backoff_collapsed(mm, addr);

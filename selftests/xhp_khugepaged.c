@@ -33,6 +33,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <time.h>
+#include <sched.h>
+#include <dirent.h>
 #include <unistd.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -1114,6 +1116,122 @@ static void backoff_ignores_split_of_refaulted_range(void)
 		area_free(&areas[i]);
 }
 
+static long collapse_event(const char *file)
+{
+	char path[160];
+
+	snprintf(path, sizeof(path), XHP_DIR "/events/collapse_huge_page/%s",
+		 file);
+	return xhp_read_num(path);
+}
+
+/* The engine's own count: collapse_huge_page() calls by us, less failures. */
+static long engine_collapses(void)
+{
+	return collapse_event("initiator_xhugepaged") - collapse_event("failed");
+}
+
+/* The scanner thread's pid, or 0. */
+static pid_t scanner_pid(void)
+{
+	char path[288], comm[32];
+	struct dirent *d;
+	pid_t pid = 0;
+	DIR *dir = opendir("/proc");
+	FILE *f;
+
+	while (dir && !pid && (d = readdir(dir))) {
+		if (d->d_name[0] < '1' || d->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/comm", d->d_name);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		if (fgets(comm, sizeof(comm), f) && !strcmp(comm, "xhugepaged\n"))
+			pid = atoi(d->d_name);
+		fclose(f);
+	}
+	if (dir)
+		closedir(dir);
+	return pid;
+}
+
+/* Pin @pid (0: ourselves) to CPU 0, or (@cpu0 false) let it run anywhere. */
+static bool pin_cpu0(pid_t pid, bool cpu0)
+{
+	long i, n = sysconf(_SC_NPROCESSORS_ONLN);
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	for (i = 0; i < (cpu0 ? 1 : n); i++)
+		CPU_SET(i, &set);
+	return !sched_setaffinity(pid, sizeof(set), &set);
+}
+
+/*
+ * pages_collapsed counts every collapse the engine made, also one split
+ * again before the engine returns. collapse_huge_page() installs the PMD
+ * and lets mmap_lock go; madvise_collapse() takes it back for the module
+ * after that. A tight loop of one-page mprotect()s on the scanner's CPU is
+ * waiting for the lock then, and the wakeup preempts the nice-19 scanner,
+ * so it splits most new PMDs in that gap. The module's count must equal
+ * the engine's (the collapse_huge_page event; nothing else collapses
+ * meanwhile), read once both stand still.
+ */
+#define SPLIT_RACE_COLLAPSES 4
+
+static void counted_when_split_before_engine_returns(void)
+{
+	static const char name[] = "pages_collapsed_counts_collapse_split_before_engine_returns";
+	long c0, e0, ours = 0, engine = 0, ours_was = -1, engine_was = -1;
+	long start;
+	int i, still = 0;
+	pid_t scanner;
+	struct area a;
+	bool ok;
+
+	set_knob("backoff_window_millisecs", 0);
+	area_alloc(&a, 1);
+	fill(&a, 0, NR_PTES, 81);
+	madvise(a.p, PMD_SZ, MADV_HUGEPAGE);
+	scanner = scanner_pid();
+	ok = scanner && pin_cpu0(scanner, true) && pin_cpu0(0, true);
+	if (!ok)
+		ksft_print_msg("%s: cannot pin the scanner (pid %d) and the test to CPU 0: %s\n",
+			       name, scanner, strerror(errno));
+	c0 = xhp_knob("pages_collapsed");
+	e0 = engine_collapses();
+	start = now_ms();
+	set_enabled("madvise");
+	while (ok && now_ms() - start < WAIT_MS &&
+	       engine_collapses() - e0 < SPLIT_RACE_COLLAPSES)
+		for (i = 0; i < 64; i++)
+			split_pmd(&a);
+	set_enabled("never");
+	if (scanner)
+		pin_cpu0(scanner, false);
+	pin_cpu0(0, false);
+	/* The call in flight ends; then neither count moves (a hang bound). */
+	while (still < 3 && now_ms() - start < 2 * WAIT_MS) {
+		usleep(50000);
+		ours = xhp_knob("pages_collapsed") - c0;
+		engine = engine_collapses() - e0;
+		still = ours == ours_was && engine == engine_was ? still + 1 : 0;
+		ours_was = ours;
+		engine_was = engine;
+	}
+	ksft_print_msg("%s: the engine collapsed %ld, pages_collapsed +%ld, in %ld ms\n",
+		       name, engine, ours, now_ms() - start);
+	ok = ok && still == 3 && engine >= SPLIT_RACE_COLLAPSES &&
+	     ours == engine;
+	if (still < 3)
+		ksft_print_msg("%s: the counts did not stand still after enabled=never\n",
+			       name);
+	verdict(name, ok && intact(&a, 0, NR_PTES, 81), c0,
+		SPLIT_RACE_COLLAPSES, now_ms() - start);
+	area_free(&a);
+}
+
 int main(void)
 {
 	const char *missing;
@@ -1127,7 +1245,7 @@ int main(void)
 	if (xhp_load_module("enabled=never scan_sleep_millisecs=50 pages_to_scan=32768"))
 		ksft_exit_fail_msg("cannot load the module\n");
 	native_base = native_collapsed();
-	ksft_set_plan(29);
+	ksft_set_plan(30);
 
 	collapse_full();
 	collapse_empty();
@@ -1154,6 +1272,7 @@ int main(void)
 	backoff_off();
 	backoff_window();
 	backoff_ignores_split_of_refaulted_range();
+	counted_when_split_before_engine_returns();
 
 	if (system("rmmod xhugepaged"))
 		ksft_exit_fail_msg("rmmod failed\n");
