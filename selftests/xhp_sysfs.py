@@ -325,13 +325,14 @@ def main():
     write(tr + "/events/xhugepaged/enable", "1")
     write(os.path.join(X, "enabled"), "always")
     write(os.path.join(X, "khugepaged/scan_sleep_millisecs"), "100")
-    # It lives until the scanner has traced something (a hang bound of
-    # 60 s), however long a loaded VM takes to get there.
+    # It lives 3 s, and then until the scanner has traced something (a
+    # hang bound of 60 s), however long a loaded VM takes to get there.
     proc = subprocess.Popen([sys.executable, "-c",
                              "import mmap,time\n"
                              "m=mmap.mmap(-1,8<<20,flags=mmap.MAP_PRIVATE|mmap.MAP_ANONYMOUS)\n"
                              "for o in range(0,8<<20,4096): m[o]=1\n"
                              "time.sleep(600)"])
+    time.sleep(3)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         trace = read(tr + "/trace")
