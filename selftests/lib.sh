@@ -31,7 +31,11 @@ xhp_unload_quiet() { xhp_loaded && rmmod xhugepaged 2>/dev/null; xhp_loaded && s
 # its thread is put to sleep for an hour with a budget of one PMD per wake,
 # and its queue is kept non-empty by a parked process so a new mm never
 # wakes it. A test that proves xhugepaged collapsed something checks that
-# the native pages_collapsed did not move.
+# the native pages_collapsed did not move. The parked area's one faulted
+# page lies outside every whole PMD range of it, so neither khugepaged
+# (whose parking wake, or a restart by a write of its enabled, scans one
+# range, at whatever time a loaded VM runs it) nor xhugepaged ever has
+# anything in it to collapse.
 xhp_native_park() {
 	if [ -f "$XHP_PARK_PIDFILE" ] && kill -0 "$(cat "$XHP_PARK_PIDFILE")" 2>/dev/null; then
 		return 0
@@ -43,9 +47,14 @@ xhp_native_park() {
 	echo madvise >$T/enabled
 	local ready
 	ready=$(mktemp -u)
-	python3 -c 'import mmap, sys, time
-m = mmap.mmap(-1, 64 << 20, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
-m[0] = 1  # an anon_vma first: without one khugepaged_enter_vma() ignores the area
+	python3 -c 'import ctypes, mmap, sys, time
+pmd = 2 << 20
+m = mmap.mmap(-1, (64 << 20) + 4096, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+# An anon_vma first: without one khugepaged_enter_vma() ignores the area.
+# The page faulted for it: the first, unless the area starts on a PMD
+# boundary; then the last, past the last boundary inside it.
+start = ctypes.addressof(ctypes.c_char.from_buffer(m))
+m[0 if start % pmd else len(m) - 1] = 1
 m.madvise(mmap.MADV_HUGEPAGE)
 open(sys.argv[1], "w").close(); time.sleep(36000)' "$ready" &
 	echo $! >"$XHP_PARK_PIDFILE"

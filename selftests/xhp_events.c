@@ -438,7 +438,11 @@ static void test_khugepaged(void)
 	memset(t.huge, 1, PMD_SIZE_);		/* small pages: no advice yet */
 	reset();
 	madvise(t.map, 3 * PMD_SIZE_, MADV_HUGEPAGE);	/* tells khugepaged */
-	for (i = 0; i < 100 && by_khugepaged == 0; i++) {
+	/*
+	 * A hang bound of 60 s: parked, khugepaged judges one PMD range per
+	 * 100 ms wake and may first go through the other queued mms.
+	 */
+	for (i = 0; i < 600 && by_khugepaged == 0; i++) {
 		usleep(100 * 1000);
 		by_khugepaged = counter("collapse_huge_page",
 					"initiator_khugepaged");
@@ -493,7 +497,8 @@ static void test_khugepaged_shmem(void)
 	/* Faulted small above; now the policy allows, and the advice tells it. */
 	xhp_write_str(native_shmem, "advise");
 	madvise(r.huge, PMD_SIZE_, MADV_HUGEPAGE);
-	for (i = 0; i < 200 && by_khugepaged == 0; i++) {
+	/* A hang bound of 60 s, as in test_khugepaged(). */
+	for (i = 0; i < 600 && by_khugepaged == 0; i++) {
 		usleep(100 * 1000);
 		by_khugepaged = counter("collapse_file", "initiator_khugepaged");
 	}

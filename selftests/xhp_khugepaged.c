@@ -170,13 +170,32 @@ static bool page_swapped(const void *addr)
 }
 
 /*
+ * The range was seen PMD-mapped, but the scanner counts a collapse (and
+ * records it for the backoff) only once the engine returned to it: wait
+ * until pages_collapsed has grown by @want since @base before anything
+ * asserts on the count or splits the range. Says so when it had to wait;
+ * the assertions themselves are the callers'.
+ */
+static void wait_counted(long base, long want)
+{
+	long start = now_ms(), seen = xhp_knob("pages_collapsed") - base, got;
+
+	if (seen >= want)
+		return;
+	got = xhp_wait_collapsed(base, want, WAIT_MS);
+	ksft_print_msg("pages_collapsed +%ld of +%ld when the range was seen huge, +%ld %ld ms later\n",
+		       seen, want, got, now_ms() - start);
+}
+
+/*
  * Start the scanner with @mode (a write to enabled also wakes it) and wait
- * until the area is PMD-mapped. Returns whether it is; the time taken goes
- * to *ms.
+ * until the area is PMD-mapped and the scanner has counted its collapses
+ * (wait_counted()). Returns whether it is huge; the time taken to turn
+ * huge goes to *ms.
  */
 static bool run_scanner(struct area *a, const char *mode, long *ms)
 {
-	long start = now_ms();
+	long start = now_ms(), c0 = xhp_knob("pages_collapsed");
 	bool huge = false;
 
 	set_enabled(mode);
@@ -188,6 +207,8 @@ static bool run_scanner(struct area *a, const char *mode, long *ms)
 	}
 	*ms = now_ms() - start;
 	set_enabled("never");
+	if (huge)
+		wait_counted(c0, a->nr);
 	return huge;
 }
 
@@ -239,13 +260,14 @@ static bool scan_refuses(struct area *a, const char *name, const char *mode,
 
 /*
  * One verdict per case: the area's state is the expected one, its data
- * intact, the module's pages_collapsed moved by at least @want_collapses,
+ * intact, the module's pages_collapsed moved by at least @want_collapses
+ * (waited for: the count follows the PMD mapping, see wait_counted()),
  * and the native khugepaged collapsed nothing.
  */
 static void verdict(const char *name, bool ok, long collapsed0,
 		    long want_collapses, long ms)
 {
-	long ours = xhp_knob("pages_collapsed") - collapsed0;
+	long ours = xhp_wait_collapsed(collapsed0, want_collapses, WAIT_MS);
 	long native = native_collapsed() - native_base;
 
 	if (ours < want_collapses) {
@@ -331,6 +353,21 @@ static void collapse_max_ptes_none(void)
 	set_knob("max_ptes_none", NR_PTES - 1);
 }
 
+/* One CPU from the faults to the madvise that ages or swaps the pages. */
+static cpu_set_t pinned_from;
+
+static void pin_to_this_cpu(void)
+{
+	if (xhp_pin_to_this_cpu(&pinned_from))
+		ksft_exit_fail_msg("cannot pin to a CPU: %s\n", strerror(errno));
+}
+
+static void unpin(void)
+{
+	if (xhp_unpin(&pinned_from))
+		ksft_exit_fail_msg("cannot unpin: %s\n", strerror(errno));
+}
+
 /* Swap pages [from, to) out; true if every one of them went. */
 static bool page_out(struct area *a, size_t from, size_t to)
 {
@@ -351,8 +388,11 @@ static void collapse_swapin_single_pte(void)
 	bool huge, ok;
 
 	area_alloc(&a, 1);
+	pin_to_this_cpu();
 	fill(&a, 0, NR_PTES, 7);
-	if (!page_out(&a, 0, 1)) {
+	ok = page_out(&a, 0, 1);
+	unpin();
+	if (!ok) {
 		ksft_test_result_fail("collapse_swapin_single_pte: page not swapped out\n");
 		area_free(&a);
 		return;
@@ -371,8 +411,11 @@ static void collapse_max_ptes_swap(void)
 	bool huge, ok;
 
 	area_alloc(&a, 1);
+	pin_to_this_cpu();
 	fill(&a, 0, NR_PTES, 9);
-	if (!page_out(&a, 0, max_swap + 1)) {
+	ok = page_out(&a, 0, max_swap + 1);
+	unpin();
+	if (!ok) {
 		ksft_test_result_fail("collapse_max_ptes_swap_exceeded: pages not swapped out\n");
 		area_free(&a);
 		return;
@@ -384,7 +427,9 @@ static void collapse_max_ptes_swap(void)
 	verdict("collapse_max_ptes_swap_exceeded", ok, c0, 0, ms);
 
 	/* Fault them all back, then swap out exactly max_ptes_swap. */
+	pin_to_this_cpu();
 	ok = intact(&a, 0, NR_PTES, 9) && page_out(&a, 0, max_swap);
+	unpin();
 	c0 = xhp_knob("pages_collapsed");
 	huge = run_scanner(&a, "madvise", &ms);
 	ok = ok && huge && intact(&a, 0, NR_PTES, 9);
@@ -654,7 +699,7 @@ static void enabled_modes(void)
 {
 	long c0, ms, scans0;
 	struct area a;
-	bool huge, ok;
+	bool huge, ok, idle;
 
 	area_alloc(&a, 1);
 	fill(&a, 0, NR_PTES, 37);
@@ -664,14 +709,22 @@ static void enabled_modes(void)
 			  "vma_check", &ms);
 	verdict("enabled_madvise_skips_unadvised", ok, c0, 0, ms);
 
-	/* never: the scanner does not collapse and does not even scan. */
+	/*
+	 * never: the scanner does not collapse and does not even scan. The
+	 * write does not cut short the visit in progress, which may still
+	 * end a pass: the count starts once the thread is in a sleep of its
+	 * own.
+	 */
+	set_enabled("never");
+	idle = xhp_wait_until(xhp_scanner_idle, WAIT_MS);
 	c0 = xhp_knob("pages_collapsed");
 	scans0 = xhp_knob("full_scans");
-	set_enabled("never");
 	usleep(1000 * 1000);
-	ksft_test_result(!area_huge(&a) && xhp_knob("full_scans") == scans0 &&
+	ksft_test_result(idle && !area_huge(&a) &&
+			 xhp_knob("full_scans") == scans0 &&
 			 xhp_knob("pages_collapsed") == c0,
-			 "enabled_never_idles\n");
+			 "enabled_never_idles%s\n",
+			 idle ? "" : " # the scanner never went idle");
 
 	c0 = xhp_knob("pages_collapsed");
 	huge = run_scanner(&a, "always", &ms);
@@ -726,35 +779,68 @@ static void prctl_respected(void)
 }
 
 /*
+ * Is this process's mm in the module's queue? MADV_HUGEPAGE queues it
+ * through a worker, after the call returns (debugfs processes table).
+ */
+static bool mm_queued(void)
+{
+	char line[512], want[32];
+	bool found = false;
+	FILE *f = fopen("/sys/kernel/debug/xhugepaged/processes", "r");
+
+	if (!f)
+		return false;
+	snprintf(want, sizeof(want), "%d ", getpid());
+	while (!found && fgets(line, sizeof(line), f))
+		found = !strncmp(line, want, strlen(want));
+	fclose(f);
+	return found;
+}
+
+/*
  * With an hour's scan_sleep_millisecs the scanner sleeps; a write to a
- * sleep knob must wake it: the advised area turns huge soon after.
+ * sleep knob must wake it: the advised area turns huge soon after. The
+ * area is made only once the thread is in that sleep (its wchan): the
+ * writes that start it wake it for a round or two first, however long a
+ * slow VM takes over them. Huge before the hour is up is the proof; the
+ * bound only catches a hang.
  */
 static void knob_write_wakes(const char *which)
 {
-	long c0, start, scans0;
+	long c0, start, scans0, alloc_sleep = xhp_knob("alloc_sleep_millisecs");
 	struct area a;
 	bool huge = false, slept;
 
 	set_knob("scan_sleep_millisecs", 3600000);
 	set_enabled("madvise");
-	/* Let it finish the round it may be in; then it sleeps an hour. */
-	usleep(500 * 1000);
+	slept = xhp_wait_until(xhp_scanner_in_sleep, WAIT_MS);
+	if (!slept)
+		ksft_print_msg("%s write: the scanner did not go to sleep\n",
+			       which);
 	area_alloc(&a, 1);
 	fill(&a, 0, NR_PTES, 47);
 	madvise(a.p, PMD_SZ, MADV_HUGEPAGE);
+	if (!xhp_wait_until(mm_queued, WAIT_MS)) {
+		ksft_print_msg("%s write: the advised mm was not queued\n",
+			       which);
+		slept = false;
+	}
 	scans0 = xhp_knob("full_scans");
+	/* Still asleep a while later: no round, no collapse without a write. */
 	usleep(1500 * 1000);
-	slept = !area_huge(&a) && xhp_knob("full_scans") == scans0;
+	slept = slept && !area_huge(&a) && xhp_knob("full_scans") == scans0 &&
+		xhp_scanner_in_sleep();
 	c0 = xhp_knob("pages_collapsed");
 	start = now_ms();
 	if (!strcmp(which, "enabled"))
 		set_enabled("madvise");
 	else
 		set_knob(which, 3600000);
-	while (now_ms() - start < 5000 && !(huge = area_huge(&a)))
+	while (now_ms() - start < WAIT_MS && !(huge = area_huge(&a)))
 		usleep(10000);
 	set_enabled("never");
 	set_knob("scan_sleep_millisecs", 50);
+	set_knob("alloc_sleep_millisecs", alloc_sleep);
 	ksft_print_msg("%s write: asleep before %d, huge %ld ms after\n",
 		       which, slept, now_ms() - start);
 	verdict(!strcmp(which, "enabled") ? "write_enabled_wakes_scanner" :
@@ -771,7 +857,7 @@ static void full_scans_advance(void)
 	long start = now_ms();
 
 	set_enabled("madvise");
-	while (xhp_knob("full_scans") < scans0 + 3 && now_ms() - start < 10000)
+	while (xhp_knob("full_scans") < scans0 + 3 && now_ms() - start < WAIT_MS)
 		usleep(10000);
 	set_enabled("never");
 	ksft_test_result(xhp_knob("full_scans") >= scans0 + 3,
@@ -786,9 +872,12 @@ static void lack_referenced(void)
 	bool ok;
 
 	area_alloc(&a, 1);
+	/* Every page on the LRU for MADV_COLD, none young (pin_to_this_cpu()). */
+	pin_to_this_cpu();
 	fill(&a, 0, NR_PTES, 53);
 	madvise(a.p, PMD_SZ, MADV_HUGEPAGE);
 	madvise(a.p, PMD_SZ, MADV_COLD);
+	unpin();
 	ok = scan_refuses(&a, "scan_result_lack_referenced_page", "madvise",
 			  "lack_referenced_page", &ms);
 	verdict("scan_result_lack_referenced_page", ok, c0, 0, ms);
@@ -1028,7 +1117,7 @@ static void backoff_ignores_split_of_refaulted_range(void)
 	static const char name[] = "backoff_ignores_split_of_refaulted_range";
 	const long in_window = BACKOFF_WINDOW_MS - BACKOFF_MARGIN_MS;
 	struct area areas[BACKOFF_ATTEMPTS];
-	long c0, t_scan, t_split = 0, t_rescan, t_proof, t = 0;
+	long c0, collapsed0, t_scan, t_split = 0, t_rescan, t_proof, t = 0;
 	long wasted = 0, proof = 0, skipped0, skipped = 0;
 	bool ok = false, huge = false, in_time = false;
 	int i, n = 0;
@@ -1074,6 +1163,7 @@ static void backoff_ignores_split_of_refaulted_range(void)
 			break;
 		}
 		skipped0 = xhp_knob("backoff_skipped");
+		collapsed0 = xhp_knob("pages_collapsed");
 		t_rescan = now_ms();
 		set_enabled("madvise");
 		while (!(huge = area_huge(a)) &&
@@ -1087,6 +1177,8 @@ static void backoff_ignores_split_of_refaulted_range(void)
 				       name, n, t - t_split, skipped);
 			continue;
 		}
+		/* Split only what the scanner has counted and recorded. */
+		wait_counted(collapsed0, 1);
 		ok = split_once(a, &t_proof, &proof);
 		if (!ok)
 			break;

@@ -149,8 +149,10 @@ for sym in madvise_collapse kallsyms_lookup_name; do
 	fi
 done
 
-# --- rmmod mid-pass: the scanner flat out over a large queue
-python3 -c 'import mmap, time
+# --- rmmod mid-pass: the scanner flat out over a large queue, loaded once
+# the process has all of it faulted (it says so; a hang bound of 60 s)
+ready=$(mktemp -u)
+python3 -c 'import mmap, sys, time
 ms = []
 for i in range(8):
     m = mmap.mmap(-1, 32 << 20, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
@@ -158,9 +160,11 @@ for i in range(8):
     for off in range(0, 32 << 20, 4096 * 7):
         m[off] = 1
     ms.append(m)
-time.sleep(3600)' &
+open(sys.argv[1], "w").close()
+time.sleep(3600)' "$ready" &
 big=$!
-sleep 3
+wait_for '[ -e "$ready" ]' 600
+rm -f "$ready"
 insmod "$XHP_KO" scan_sleep_millisecs=0 pages_to_scan=4294967295 max_ptes_none=0
 sleep 1
 worst=0 worst_stop=0
@@ -237,20 +241,25 @@ rmmod xhugepaged
 # before insmod and one that appears after, both collapsed by xhugepaged
 echo never >$T/enabled
 native0=$(cat $T/khugepaged/pages_collapsed)
+# huge_proc FILE: its area advised, it creates FILE.
 huge_proc() {
-	python3 -c 'import mmap, time
+	python3 -c 'import mmap, sys, time
 m = mmap.mmap(-1, 8 << 20, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
 for off in range(0, 8 << 20, 4096):
     m[off] = 1
 m.madvise(mmap.MADV_HUGEPAGE)
-time.sleep(60)' &
+open(sys.argv[1], "w").close()
+time.sleep(60)' "$1" &
 }
 anon_huge_kb() { awk '/^AnonHugePages:/ { print $2 }' "/proc/$1/smaps_rollup"; }
-huge_proc
+# "Existing at load": advised before insmod, however long python takes.
+ready=$(mktemp -u)
+huge_proc "$ready"
 early=$!
-sleep 2
+wait_for '[ -e "$ready" ]' 600
+rm -f "$ready"
 insmod "$XHP_KO" scan_sleep_millisecs=100
-huge_proc
+huge_proc /dev/null
 late=$!
 wait_for '[ "$(anon_huge_kb $early)" -ge 4096 ] && [ "$(anon_huge_kb $late)" -ge 4096 ]' 300
 check "finds_mm_existing_at_load_native_never # AnonHugePages $(anon_huge_kb $early) kB" \

@@ -325,11 +325,21 @@ def main():
     write(tr + "/events/xhugepaged/enable", "1")
     write(os.path.join(X, "enabled"), "always")
     write(os.path.join(X, "khugepaged/scan_sleep_millisecs"), "100")
+    # It lives 3 s, and then until the scanner has traced something (a
+    # hang bound of 60 s), however long a loaded VM takes to get there.
     proc = subprocess.Popen([sys.executable, "-c",
                              "import mmap,time\n"
                              "m=mmap.mmap(-1,8<<20,flags=mmap.MAP_PRIVATE|mmap.MAP_ANONYMOUS)\n"
                              "for o in range(0,8<<20,4096): m[o]=1\n"
-                             "time.sleep(3)"])
+                             "time.sleep(600)"])
+    time.sleep(3)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        trace = read(tr + "/trace")
+        if isinstance(trace, str) and "xhp_" in trace:
+            break
+        time.sleep(0.1)
+    proc.kill()
     proc.wait()
     write(tr + "/events/xhugepaged/enable", "0")
     write(os.path.join(X, "enabled"), "madvise")
@@ -381,7 +391,17 @@ def main():
                             "print(kb,bad)\n"],
                            capture_output=True, text=True, timeout=150)
     got = child.stdout.split()
-    collapsed1 = read(os.path.join(X, "khugepaged/pages_collapsed"))
+    # The scanner counts a collapse once the engine returned to it, after
+    # the child could see its range PMD-mapped: wait for the count (a
+    # hang bound of 30 s).
+    seen_huge = len(got) == 2 and got[0].isdigit() and int(got[0]) > 0
+    deadline = time.monotonic() + (30 if seen_huge else 0)
+    while True:
+        collapsed1 = read(os.path.join(X, "khugepaged/pages_collapsed"))
+        if (not isinstance(collapsed1, str) or not isinstance(collapsed0, str) or
+                int(collapsed1) > int(collapsed0) or time.monotonic() >= deadline):
+            break
+        time.sleep(0.05)
     ok = (len(got) == 2 and int(got[0]) > 0 and got[1] == "0" and
           isinstance(collapsed1, str) and isinstance(collapsed0, str) and
           int(collapsed1) > int(collapsed0))

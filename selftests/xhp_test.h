@@ -16,6 +16,7 @@
 #include <fcntl.h>
 #include <time.h>
 #include <unistd.h>
+#include <dirent.h>
 #include <sys/mman.h>
 #include <sys/utsname.h>
 
@@ -148,6 +149,119 @@ static inline long now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * A range turns PMD-mapped inside the engine, before madvise_collapse()
+ * returns to the scanner, which only then counts it in pages_collapsed
+ * (and records it for the backoff): a test that saw the range huge waits
+ * for the count before it asserts on it or splits the range. Polls until
+ * pages_collapsed >= @base + @want or @bound_ms passed (a hang bound);
+ * returns how far it got, so the caller's assertion stays its own.
+ */
+static inline long xhp_wait_collapsed(long base, long want, long bound_ms)
+{
+	long start = now_ms(), got;
+
+	while ((got = xhp_knob("pages_collapsed") - base) < want &&
+	       now_ms() - start < bound_ms)
+		usleep(10000);
+	return got;
+}
+
+/*
+ * Where the scanner thread sleeps, from /proc/PID/wchan: "xhp_sleep" in
+ * its timed sleep between rounds (scan_sleep_millisecs, or
+ * alloc_sleep_millisecs), "xhp_thread_fn" in its wait while enabled is
+ * never; "" while it runs or is runnable, or when there is no thread.
+ * The thread is the kernel thread named "xhugepaged" (a kthread: no
+ * command line).
+ */
+static inline void xhp_scanner_wchan(char *buf, size_t len)
+{
+	char path[300], comm[32], cmdline[64];
+	struct dirent *d;
+	DIR *proc = opendir("/proc");
+
+	buf[0] = '\0';
+	if (!proc)
+		return;
+	while ((d = readdir(proc))) {
+		if (d->d_name[0] < '1' || d->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/comm", d->d_name);
+		if (xhp_read_str(path, comm, sizeof(comm)) ||
+		    strcmp(comm, "xhugepaged"))
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/cmdline", d->d_name);
+		if (xhp_read_str(path, cmdline, sizeof(cmdline)) || cmdline[0])
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/wchan", d->d_name);
+		if (xhp_read_str(path, buf, len))
+			buf[0] = '\0';
+		break;
+	}
+	closedir(proc);
+	if (!strcmp(buf, "0"))
+		buf[0] = '\0';
+}
+
+/* Is the scanner in its timed sleep between rounds? */
+static inline bool xhp_scanner_in_sleep(void)
+{
+	char w[64];
+
+	xhp_scanner_wchan(w, sizeof(w));
+	return !strcmp(w, "xhp_sleep");
+}
+
+/* Is the scanner in one of its own sleeps (timed, or enabled=never)? */
+static inline bool xhp_scanner_idle(void)
+{
+	char w[64];
+
+	xhp_scanner_wchan(w, sizeof(w));
+	return !strcmp(w, "xhp_sleep") || !strcmp(w, "xhp_thread_fn");
+}
+
+#ifdef _GNU_SOURCE
+#include <sched.h>
+/*
+ * A page just faulted sits in its CPU's LRU-add batch, off the LRU, until
+ * that CPU drains it; MADV_COLD and MADV_PAGEOUT drain only the calling
+ * CPU's batches and pass over pages that are not on the LRU. A test that
+ * faults pages and then ages or swaps them stays on one CPU from the first
+ * fault to the madvise (xhp_pin_to_this_cpu() ... xhp_unpin()), else a
+ * migration in between leaves pages of it in another CPU's batch: still
+ * young, or still resident. 0, or -errno.
+ */
+static inline int xhp_pin_to_this_cpu(cpu_set_t *saved)
+{
+	cpu_set_t one;
+	int cpu = sched_getcpu();
+
+	if (cpu < 0 || sched_getaffinity(0, sizeof(*saved), saved))
+		return -errno;
+	CPU_ZERO(&one);
+	CPU_SET(cpu, &one);
+	return sched_setaffinity(0, sizeof(one), &one) ? -errno : 0;
+}
+
+static inline int xhp_unpin(const cpu_set_t *saved)
+{
+	return sched_setaffinity(0, sizeof(*saved), saved) ? -errno : 0;
+}
+#endif
+
+/* Poll @cond every 10 ms until true or @bound_ms passed; its last value. */
+static inline bool xhp_wait_until(bool (*cond)(void), long bound_ms)
+{
+	long start = now_ms();
+	bool v;
+
+	while (!(v = cond()) && now_ms() - start < bound_ms)
+		usleep(10000);
+	return v;
 }
 
 /*
