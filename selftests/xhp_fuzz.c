@@ -1368,8 +1368,13 @@ static void run_ops(unsigned long count, const char *maps_dir)
 
 	for (k = 0; k < OP_NR; k++)
 		wsum += op_weight[k];
-	for (n = 0; n < count; n++) {
-		if (__atomic_load_n(&tot->stop, __ATOMIC_RELAXED) || time(NULL) >= deadline)
+	for (n = 0; n < count || (corrupt_pending && !in_child); n++) {
+		/*
+		 * The worker told to corrupt a page goes on until it has: on a
+		 * slow machine a short run could end before its first write.
+		 */
+		if ((__atomic_load_n(&tot->stop, __ATOMIC_RELAXED) ||
+		     time(NULL) >= deadline) && !(corrupt_pending && !in_child))
 			return;
 		reap(WNOHANG);
 		op_clock++;

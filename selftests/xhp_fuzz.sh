@@ -59,7 +59,8 @@ rm -f "$out"/maps/1 "$out"/synthetic.*
 XHP_FUZZ_CORRUPT=1 selftests/bin/xhp_fuzz -s 1 -p 1 -t 3 >"$out/corrupt.out" 2>&1
 crc=$?
 cm=$(sed -n 's/.* \([0-9]*\) mismatches$/\1/p' "$out/corrupt.out")
-check "fuzz_detects_a_corrupted_page # ${cm:-?} mismatches, exit $crc" \
+cc=$(sed -n 's/.* \([0-9]*\) corrupted on purpose.*/\1/p' "$out/corrupt.out")
+check "fuzz_detects_a_corrupted_page # ${cc:-?} corrupted, ${cm:-?} mismatches, exit $crc" \
 	test "$crc" -eq 1 -a "${cm:-0}" -ge 1
 # A page zeroed behind the bookkeeping (XHP_FUZZ_CORRUPT=2) too: reading
 # zero is excused only for the kernel behaviour the fuzzer models (a
@@ -67,7 +68,8 @@ check "fuzz_detects_a_corrupted_page # ${cm:-?} mismatches, exit $crc" \
 XHP_FUZZ_CORRUPT=2 selftests/bin/xhp_fuzz -s 1 -p 1 -t 3 >"$out/corrupt.out" 2>&1
 crc=$?
 cm=$(sed -n 's/.* \([0-9]*\) mismatches$/\1/p' "$out/corrupt.out")
-check "fuzz_detects_a_zeroed_page # ${cm:-?} mismatches, exit $crc" \
+cc=$(sed -n 's/.* \([0-9]*\) corrupted on purpose.*/\1/p' "$out/corrupt.out")
+check "fuzz_detects_a_zeroed_page # ${cc:-?} corrupted, ${cm:-?} mismatches, exit $crc" \
 	test "$crc" -eq 1 -a "${cm:-0}" -ge 1
 # shmem tmpfs mounts, one per huge= policy that faults small pages somewhere
 # (within_size: the part past i_size's last PMD; always: after a split).
@@ -81,7 +83,8 @@ done
 XHP_FUZZ_CORRUPT=3 selftests/bin/xhp_fuzz -s 1 -p 1 -t 3 "${tmpfs_args[@]}" >"$out/corrupt.out" 2>&1
 crc=$?
 cm=$(sed -n 's/.* \([0-9]*\) mismatches$/\1/p' "$out/corrupt.out")
-check "fuzz_detects_a_corrupted_shmem_page # ${cm:-?} mismatches, exit $crc" \
+cc=$(sed -n 's/.* \([0-9]*\) corrupted on purpose.*/\1/p' "$out/corrupt.out")
+check "fuzz_detects_a_corrupted_shmem_page # ${cc:-?} corrupted, ${cm:-?} mismatches, exit $crc" \
 	eval "test $crc -eq 1 -a ${cm:-0} -ge 1 && grep -q 'MISMATCH region [0-9]* \(shared_anon\|memfd\|tmpfs\)' $out/corrupt.out"
 native_shmem=$(cat $T/shmem_enabled | sed 's/.*\[\(.*\)\].*/\1/')
 echo never >$T/shmem_enabled

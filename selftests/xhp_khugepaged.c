@@ -34,7 +34,6 @@
 #include <fcntl.h>
 #include <time.h>
 #include <sched.h>
-#include <dirent.h>
 #include <unistd.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -1223,31 +1222,6 @@ static long engine_collapses(void)
 	return collapse_event("initiator_xhugepaged") - collapse_event("failed");
 }
 
-/* The scanner thread's pid, or 0. */
-static pid_t scanner_pid(void)
-{
-	char path[288], comm[32];
-	struct dirent *d;
-	pid_t pid = 0;
-	DIR *dir = opendir("/proc");
-	FILE *f;
-
-	while (dir && !pid && (d = readdir(dir))) {
-		if (d->d_name[0] < '1' || d->d_name[0] > '9')
-			continue;
-		snprintf(path, sizeof(path), "/proc/%s/comm", d->d_name);
-		f = fopen(path, "r");
-		if (!f)
-			continue;
-		if (fgets(comm, sizeof(comm), f) && !strcmp(comm, "xhugepaged\n"))
-			pid = atoi(d->d_name);
-		fclose(f);
-	}
-	if (dir)
-		closedir(dir);
-	return pid;
-}
-
 /* Pin @pid (0: ourselves) to CPU 0, or (@cpu0 false) let it run anywhere. */
 static bool pin_cpu0(pid_t pid, bool cpu0)
 {
@@ -1286,7 +1260,7 @@ static void counted_when_split_before_engine_returns(void)
 	area_alloc(&a, 1);
 	fill(&a, 0, NR_PTES, 81);
 	madvise(a.p, PMD_SZ, MADV_HUGEPAGE);
-	scanner = scanner_pid();
+	scanner = xhp_scanner_pid();
 	ok = scanner && pin_cpu0(scanner, true) && pin_cpu0(0, true);
 	if (!ok)
 		ksft_print_msg("%s: cannot pin the scanner (pid %d) and the test to CPU 0: %s\n",

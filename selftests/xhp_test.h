@@ -154,8 +154,9 @@ static inline long now_ms(void)
 /*
  * A range turns PMD-mapped inside the engine, before madvise_collapse()
  * returns to the scanner, which only then counts it in pages_collapsed
- * (and records it for the backoff): a test that saw the range huge waits
- * for the count before it asserts on it or splits the range. Polls until
+ * (the backoff hears of it a moment earlier): a test that saw the range
+ * huge waits for the count before it asserts on it or splits the range.
+ * Polls until
  * pages_collapsed >= @base + @want or @bound_ms passed (a hang bound);
  * returns how far it got, so the caller's assertion stays its own.
  */
@@ -170,23 +171,19 @@ static inline long xhp_wait_collapsed(long base, long want, long bound_ms)
 }
 
 /*
- * Where the scanner thread sleeps, from /proc/PID/wchan: "xhp_sleep" in
- * its timed sleep between rounds (scan_sleep_millisecs, or
- * alloc_sleep_millisecs), "xhp_thread_fn" in its wait while enabled is
- * never; "" while it runs or is runnable, or when there is no thread.
- * The thread is the kernel thread named "xhugepaged" (a kthread: no
- * command line).
+ * The scanner thread's pid, or 0 when there is none: the kernel thread
+ * named "xhugepaged" (a kthread: no command line).
  */
-static inline void xhp_scanner_wchan(char *buf, size_t len)
+static inline int xhp_scanner_pid(void)
 {
 	char path[300], comm[32], cmdline[64];
 	struct dirent *d;
 	DIR *proc = opendir("/proc");
+	int pid = 0;
 
-	buf[0] = '\0';
 	if (!proc)
-		return;
-	while ((d = readdir(proc))) {
+		return 0;
+	while (!pid && (d = readdir(proc))) {
 		if (d->d_name[0] < '1' || d->d_name[0] > '9')
 			continue;
 		snprintf(path, sizeof(path), "/proc/%s/comm", d->d_name);
@@ -196,13 +193,28 @@ static inline void xhp_scanner_wchan(char *buf, size_t len)
 		snprintf(path, sizeof(path), "/proc/%s/cmdline", d->d_name);
 		if (xhp_read_str(path, cmdline, sizeof(cmdline)) || cmdline[0])
 			continue;
-		snprintf(path, sizeof(path), "/proc/%s/wchan", d->d_name);
-		if (xhp_read_str(path, buf, len))
-			buf[0] = '\0';
-		break;
+		pid = atoi(d->d_name);
 	}
 	closedir(proc);
-	if (!strcmp(buf, "0"))
+	return pid;
+}
+
+/*
+ * Where the scanner thread sleeps, from /proc/PID/wchan: "xhp_sleep" in
+ * its timed sleep between rounds (scan_sleep_millisecs, or
+ * alloc_sleep_millisecs), "xhp_thread_fn" in its wait while enabled is
+ * never; "" while it runs or is runnable, or when there is no thread.
+ */
+static inline void xhp_scanner_wchan(char *buf, size_t len)
+{
+	char path[64];
+	int pid = xhp_scanner_pid();
+
+	buf[0] = '\0';
+	if (!pid)
+		return;
+	snprintf(path, sizeof(path), "/proc/%d/wchan", pid);
+	if (xhp_read_str(path, buf, len) || !strcmp(buf, "0"))
 		buf[0] = '\0';
 }
 
