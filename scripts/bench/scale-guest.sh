@@ -102,7 +102,7 @@ for pt in $sc_points; do
 			# khugepaged; its mm slots stay queued
 			[ $c = khugepaged ] && echo madvise >$T/enabled
 			start $c 0
-			sc_nap $SC_SETTLE
+			nap $SC_SETTLE
 			scale_scan scale.scan.$c.p$p.m$m.r$r $c
 			[ $c = khugepaged ] ||
 				echo "RESULT scale.scan.$c.p$p.m$m.r$r.mm_slots $(cat $XK/mm_slots)"
