@@ -162,9 +162,11 @@ want hottrace && . scripts/bench/hot-timeline.sh
 # Big batches and short sleeps for both, so that even the largest workload
 # gets several full passes in SCAN_SECS (CPU time is counted in 10 ms ticks).
 # scan_cost KEY CONTENDER PROCS MB: one measurement, RESULT KEY.{cpu_ms,
-# passes,collapses,mm_slots} (mm_slots: the contender's queue length).
+# passes,collapses,mm_slots,forks} (mm_slots: the contender's queue length;
+# forks: tasks the guest created while it was measured, the harness's
+# own none).
 scan_cost() {
-	local key=$1 c=$2 procs=$3 mb=$4 pid d t0 t1 s0 s1 c0 c1 slots=-1
+	local key=$1 c=$2 procs=$3 mb=$4 pid d t0 t1 s0 s1 c0 c1 f0 f1 slots=-1
 	PAGES=65536 SLEEP=100
 	prepare $c
 	run_workload $W/hold $B hold "$procs" "$mb" 50
@@ -173,6 +175,7 @@ scan_cost() {
 	stat_dir $c d
 	nap 1
 	# From here to t1 only builtins run (scripts/bench/workload.sh).
+	forks_so_far f0
 	thread_ticks_of "$pid" t0
 	read -r s0 <$d/full_scans
 	read -r c0 <$d/pages_collapsed
@@ -180,6 +183,7 @@ scan_cost() {
 	thread_ticks_of "$pid" t1
 	read -r s1 <$d/full_scans
 	read -r c1 <$d/pages_collapsed
+	forks_so_far f1
 	[ $c = khugepaged ] || read -r slots <$XK/mm_slots
 	end_workload
 	stop
@@ -188,6 +192,7 @@ scan_cost() {
 	echo "RESULT $key.passes $((s1 - s0))"
 	echo "RESULT $key.collapses $((c1 - c0))"
 	[ "$c" = khugepaged ] || echo "RESULT $key.mm_slots $slots"
+	echo "RESULT $key.forks $((f1 - f0))"
 }
 want scan && for cfg in $SCAN_CONFIGS; do
 	procs=${cfg%%:*} mb=${cfg##*:}

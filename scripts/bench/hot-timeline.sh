@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=bash
 # Section hottrace of scripts/bench-guest.sh (sourced; named only, never in
 # make bench): the hot-set workload of section hot, one contender at a time
 # (HOT_TRACE_CONTENDERS, default "xhp-hot xhp-hot-resident"), with bpftrace

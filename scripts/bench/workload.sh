@@ -68,6 +68,16 @@ thread_pid() {
 	return 1
 }
 
+# forks_so_far VAR: the guest's processes and threads created since boot
+# (/proc/stat's "processes") into VAR.
+forks_so_far() {
+	local k v
+	while read -r k v; do
+		[ "$k" = processes ] && { printf -v "$1" %d "$v"; return 0; }
+	done </proc/stat
+	return 1
+}
+
 # thread_ticks_of PID VAR: utime + stime of PID in clock ticks into VAR
 # (0 if PID is gone).
 thread_ticks_of() {
