@@ -21,24 +21,25 @@ rm -f "$W/nap.$$"	# the open descriptor is all nap needs
 # nap SECONDS: sleep without a fork.
 nap() { read -r -t "$1" -u "$nap_fd" _ || :; }
 
-# wait_line FILE WORD LIMIT_S [PID]: poll FILE every 0.1 s, reading only
-# what was added since, until a line is WORD or starts with "WORD ": 0;
-# 1 after LIMIT_S seconds, or once PID has exited without printing it.
+# wait_line FILE WORD LIMIT_S [PID]: poll FILE every 0.1 s (it may not
+# exist yet: PID's redirection creates it), reading only what was added
+# since, until a line is WORD or starts with "WORD ": 0; 1 after LIMIT_S
+# (whole) seconds, or once PID has exited without printing it.
 wait_line() {
-	local fd line part='' i dead=0 rc=1
-	exec {fd}<"$1" || return 1
+	local fd='' line='' part='' i dead=0 rc=1
 	for ((i = 0; i <= $3 * 10; i++)); do
 		[ -z "${4:-}" ] || kill -0 "$4" 2>/dev/null || dead=1
+		[ -n "$fd" ] || { [ -e "$1" ] && exec {fd}<"$1"; }
 		# read fails at the end of the file with a partial line in line
-		while IFS= read -r -u "$fd" line; do
-			line=$part$line part=
+		while [ -n "$fd" ] && IFS= read -r -u "$fd" line; do
+			line=$part$line part=''
 			case $line in "$2" | "$2 "*) rc=0; break 2 ;; esac
 		done
 		part+=$line
 		[ $dead = 0 ] || break
 		nap 0.1
 	done
-	exec {fd}<&-
+	[ -z "$fd" ] || exec {fd}<&-
 	return $rc
 }
 
