@@ -35,6 +35,9 @@ done
 want() { case " $SECTIONS " in *" $1 "*) return 0 ;; esac; return 1; }
 mkdir -p build/bench-guest
 W=build/bench-guest
+# run_workload, workload_go, end_workload, nap, wait_line, wait_exit,
+# thread_pid, thread_ticks_of: nothing forks while a contender is measured.
+. scripts/bench/workload.sh
 
 # Bench sizes (the smoke run only proves the machinery works).
 if [ $smoke = 1 ]; then
@@ -125,36 +128,10 @@ collapsed() {
 	*) cat $XK/pages_collapsed ;;
 	esac
 }
-full_scans() {
-	case $1 in
-	khugepaged) cat $T/khugepaged/full_scans ;;
-	*) cat $XK/full_scans ;;
-	esac
-}
-thread_ticks() {	# utime + stime of the scanner thread, in clock ticks
-	local pid
-	pid=$(pgrep -x "$1" | head -n1)
-	[ -n "$pid" ] && awk '{ print $14 + $15 }' /proc/$pid/stat || echo 0
-}
 thread_of() { case $1 in khugepaged) echo khugepaged ;; *) echo xhugepaged ;; esac; }
+# stat_dir CONTENDER VAR: the directory of its pages_collapsed and full_scans.
+stat_dir() { case $1 in khugepaged) printf -v "$2" %s $T/khugepaged ;; *) printf -v "$2" %s $XK ;; esac; }
 hz=$(getconf CLK_TCK)
-
-# run_workload OUT CMD...: start CMD with a go-file gate on its stdin.
-run_workload() {
-	local out=$1
-	shift
-	rm -f $W/go
-	{ while [ ! -e $W/go ]; do sleep 0.05; done; echo go; sleep 100000; } |
-		"$@" >"$out" 2>&1 &
-	wl=$!
-	wait_for "grep -q ready $out" 1200
-}
-end_workload() {
-	touch $W/go	# a gate still waiting lets go, then the pipe closes
-	sleep 0.2
-	pkill -f "sleep 100000" 2>/dev/null
-	wait $wl 2>/dev/null
-} 2>/dev/null
 
 # --- 1. hot set first ----------------------------------------------------
 # The clock starts at "go", before start(): for xhp-fifo, xhp-hot and
@@ -166,9 +143,10 @@ want hot && for c in ${HOT_CONTENDERS:-khugepaged xhp-fifo xhp-hot xhp-hot-backo
 	xhp-fifo-resident xhp-hot-resident}; do
 	prepare $c
 	run_workload $W/hot.$c $B hotset $HOT_PROCS $COLD_MB $HOT_MB $HOT_TIMEOUT
-	touch $W/go
+	workload_go
 	start $c
-	wait_for "grep -q all90 $W/hot.$c || ! kill -0 $wl 2>/dev/null" $((HOT_TIMEOUT * 10 + 50))
+	# hotset exits once all90 is printed, or at its timeout
+	wait_exit $wl $((HOT_TIMEOUT + 5))
 	end_workload
 	stop
 	sed -n "s/^sample /SERIES $c /p" $W/hot.$c
@@ -184,19 +162,29 @@ want hottrace && . scripts/bench/hot-timeline.sh
 # Big batches and short sleeps for both, so that even the largest workload
 # gets several full passes in SCAN_SECS (CPU time is counted in 10 ms ticks).
 # scan_cost KEY CONTENDER PROCS MB: one measurement, RESULT KEY.{cpu_ms,
-# passes,collapses,mm_slots} (mm_slots: the contender's queue length).
+# passes,collapses,mm_slots,forks} (mm_slots: the contender's queue length;
+# forks: tasks the guest created while it was measured, the harness's
+# own none).
 scan_cost() {
-	local key=$1 c=$2 procs=$3 mb=$4 th t0 t1 s0 s1 c0 c1 slots
+	local key=$1 c=$2 procs=$3 mb=$4 pid d t0 t1 s0 s1 c0 c1 f0 f1 slots=-1
 	PAGES=65536 SLEEP=100
 	prepare $c
 	run_workload $W/hold $B hold "$procs" "$mb" 50
 	start $c 0
-	sleep 1
-	th=$(thread_of $c)
-	t0=$(thread_ticks $th) s0=$(full_scans $c) c0=$(collapsed $c)
-	sleep $SCAN_SECS
-	t1=$(thread_ticks $th) s1=$(full_scans $c) c1=$(collapsed $c)
-	slots=$(cat $XK/mm_slots 2>/dev/null || echo -1)
+	thread_pid "$(thread_of $c)" pid
+	stat_dir $c d
+	nap 1
+	# From here to t1 only builtins run (scripts/bench/workload.sh).
+	forks_so_far f0
+	thread_ticks_of "$pid" t0
+	read -r s0 <$d/full_scans
+	read -r c0 <$d/pages_collapsed
+	nap $SCAN_SECS
+	thread_ticks_of "$pid" t1
+	read -r s1 <$d/full_scans
+	read -r c1 <$d/pages_collapsed
+	forks_so_far f1
+	[ $c = khugepaged ] || read -r slots <$XK/mm_slots
 	end_workload
 	stop
 	PAGES=4096 SLEEP=200
@@ -204,6 +192,7 @@ scan_cost() {
 	echo "RESULT $key.passes $((s1 - s0))"
 	echo "RESULT $key.collapses $((c1 - c0))"
 	[ "$c" = khugepaged ] || echo "RESULT $key.mm_slots $slots"
+	echo "RESULT $key.forks $((f1 - f0))"
 }
 want scan && for cfg in $SCAN_CONFIGS; do
 	procs=${cfg%%:*} mb=${cfg##*:}
@@ -222,14 +211,10 @@ if want idle; then
 	echo "RESULT idle.mb $mb"
 	for c in khugepaged xhp-fifo; do
 		scan_cost idle.$c.i0 $c "$procs" "$mb"
-		rm -f $W/idle-go
-		{ while [ ! -e $W/idle-go ]; do sleep 0.2; done; } |
-			$B idle $IDLE_PROCS >$W/idle.out 2>&1 &
-		idle_pid=$!
-		wait_for "grep -q ready $W/idle.out" 1200
+		run_workload $W/idle.out $B idle $IDLE_PROCS
+		idle_pid=$wl
 		scan_cost idle.$c.i$IDLE_PROCS $c "$procs" "$mb"
-		touch $W/idle-go
-		wait $idle_pid 2>/dev/null
+		end_workload $idle_pid
 	done
 fi
 
@@ -245,16 +230,16 @@ fi
 # small pages (the kernel's own shmem policy never, so faults stay small),
 # queued by the module's shmem_enabled=advise; each round's pair is printed
 # too, for the spread between rounds.
-# thread_runtime_ns THREAD: its CPU time in ns (/proc/PID/schedstat), the
+# thread_runtime_ns PID VAR: its CPU time in ns (/proc/PID/schedstat), the
 # clock that the direct caller's CLOCK_THREAD_CPUTIME_ID reads; utime +
 # stime in /proc/PID/stat come in 10 ms ticks, 0.7% less over a round.
 thread_runtime_ns() {
-	local pid ns
-	pid=$(pgrep -x "$1" | head -n1)
-	[ -n "$pid" ] && read -r ns _ </proc/$pid/schedstat && echo "$ns" || echo 0
+	local ns=0
+	read -r ns _ <"/proc/$1/schedstat" 2>/dev/null || ns=0
+	printf -v "$2" %d "$ns"
 }
 collapse_rounds() {
-	local key=$1 r n0 c0 e0 c1 e1 n waited xpmds=0 xcpu=0 xns=0 dns=0 dcpu=0
+	local key=$1 r pid n0 c0 e0 c1 e1 n waited xpmds=0 xcpu=0 xns=0 dns=0 dcpu=0
 	local tot=$X/events/madvise_collapse/total_ns direct out knob on native=
 	local -a workload params=()
 	case $key in
@@ -272,41 +257,32 @@ collapse_rounds() {
 	esac
 	$B $direct 16 >/dev/null
 	# Nothing of ours may run beside the scanner that does not run beside
-	# the direct caller (which runs alone): run_workload's gate forks a
-	# sleep every 50 ms and an external sleep would fork once a second,
-	# each preempting the nice-19 scanner (one vCPU) or advancing the
-	# instruction clock it is timed by (two). So the workload's stdin is
-	# a pipe from a sleep that end_workload kills, and the poll waits in
-	# the read builtin on a FIFO that no one writes.
-	local tick
-	rm -f $W/tick
-	mkfifo $W/tick
-	exec {tick}<>$W/tick
+	# the direct caller (which runs alone): run_workload's gate and the
+	# polls below fork nothing (scripts/bench/workload.sh says why).
 	for r in $(seq $COLLAPSE_ROUNDS); do
 		prepare xhp-fifo
-		sleep 100000 | "${workload[@]:1}" >"${workload[0]}" 2>&1 &
-		wl=$!
-		wait_for "grep -q ready ${workload[0]}" 1200
+		run_workload "${workload[@]}"
 		# Loaded idle, then the write of $knob queues the workload (a
 		# write to it walks the task list) and starts the clock.
 		insmod "$XHP_KO" enabled=never "${params[@]}" \
 			pages_to_scan=$PAGES scan_sleep_millisecs=$SLEEP \
 			max_ptes_none=511 scan_order=fifo
 		n0=$(cat $XK/pages_collapsed)
-		c0=$(thread_runtime_ns xhugepaged)
+		thread_pid xhugepaged pid
+		thread_runtime_ns "$pid" c0
 		read -r e0 <$tot
 		echo $on >$X/$knob
 		# Poll once a second, without a fork (above).
 		n=$n0 waited=0
 		while read -r n <$XK/pages_collapsed &&
 			[ $((n - n0)) -lt $((COLLAPSE_MB / 2)) ] && [ $waited -lt 300 ]; do
-			read -rt 1 -u $tick
+			nap 1
 			waited=$((waited + 1))
 		done
 		echo never >$X/$knob
 		# total_ns counts every caller's calls: only the scanner's run now.
 		read -r e1 <$tot
-		c1=$(thread_runtime_ns xhugepaged)
+		thread_runtime_ns "$pid" c1
 		xns=$((xns + e1 - e0))
 		xcpu=$((xcpu + c1 - c0))
 		xpmds=$((xpmds + n - n0))
@@ -324,7 +300,6 @@ collapse_rounds() {
 		dns=$((dns + $(awk '$1 == "madv_ns_per_pmd" { print $2 }' $out)))
 		dcpu=$((dcpu + $(awk '$1 == "madv_cpu_ns_per_pmd" { print $2 }' $out)))
 	done
-	exec {tick}<&-
 	[ -z "$native" ] || echo "$native" >$T/shmem_enabled
 	echo "RESULT $key.rounds $COLLAPSE_ROUNDS"
 	echo "RESULT $key.xhp.pmds $xpmds"
@@ -345,11 +320,10 @@ want thrash && for c in khugepaged xhp-backoff-off xhp-backoff-on; do
 	[ $c = khugepaged ] && c0=$(collapsed khugepaged)
 	split0=$(awk '$1 == "thp_split_pmd" { print $2 }' /proc/vmstat)
 	run_workload $W/thrash.$c $B thrash 4 $THRASH_SECS 150
-	# thrash prints nothing before it ends: it needs no gate.
+	# thrash reads no stdin: it runs THRASH_SECS from its "ready".
 	start $c
 	[ $c != khugepaged ] && c0=0
-	# (wait would wait for the whole pipeline, gate included)
-	wait_for "! kill -0 $wl 2>/dev/null" $((THRASH_SECS * 10 + 300))
+	wait_exit $wl $((THRASH_SECS + 30))
 	end_workload
 	c1=$(collapsed $c)
 	echo "RESULT thrash.$c.collapses $((c1 - c0))"

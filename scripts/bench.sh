@@ -192,22 +192,42 @@ for op in rmmod insmod; do
 	awk -v c=$col '$1 == "CYCLE" { print $c }' "$raw" | sort -n |
 		awk '{ v[NR] = $1 } END { for (i = 1; i <= NR; i++) print v[i], i / NR }' >"$out/lifetime-$op.dat"
 done
+# A plot whose data the run did not produce (its section was not run) is
+# skipped, and named in one line.
 if command -v gnuplot >/dev/null; then
-	gnuplot <<GP && plotted=1 || echo "bench: gnuplot failed (a section not run leaves its plot empty)" >&2
-set terminal pngcairo size 900,500
-set output "$out/hot-set.png"
+	plotted=() skipped=() failed=()
+	# plot NAME <SCRIPT: OUT/NAME from the gnuplot SCRIPT on stdin.
+	plot() {
+		if { printf 'set terminal pngcairo size 900,500\nset output "%s"\n' "$out/$1"; cat; } | gnuplot; then
+			plotted+=("$out/$1")
+		else
+			failed+=("$1")
+		fi
+	}
+	# The hot-set contenders measured (HOT_CONTENDERS may pick some).
+	hot_lines=()
+	for c in "khugepaged:lw 2:khugepaged" "xhp-fifo:lw 2:xhugepaged fifo" \
+		"xhp-hot:lw 2:xhugepaged hot" "xhp-hot-backoff:dt 2:xhugepaged hot + backoff" \
+		"xhp-fifo-resident:dt 3 lc 2:xhugepaged fifo, resident" \
+		"xhp-hot-resident:dt 3 lc 3:xhugepaged hot, resident"; do
+		IFS=: read -r name style title <<<"$c"
+		[ -s "$out/hot-$name.dat" ] &&
+			hot_lines+=("\"$out/hot-$name.dat\" using 1:2 with lines $style title \"$title\"")
+	done
+	if [ ${#hot_lines[@]} -gt 0 ]; then
+		plot hot-set.png <<GP
 set title "Fraction of the hot set PMD-mapped over time (same VM boot)"
 set xlabel "seconds since go (insmod, or the waking write for resident)"
 set ylabel "hot set huge"
 set yrange [0:1.05]
 set key bottom right
-plot "$out/hot-khugepaged.dat" using 1:2 with lines lw 2 title "khugepaged", \
-     "$out/hot-xhp-fifo.dat" using 1:2 with lines lw 2 title "xhugepaged fifo", \
-     "$out/hot-xhp-hot.dat" using 1:2 with lines lw 2 title "xhugepaged hot", \
-     "$out/hot-xhp-hot-backoff.dat" using 1:2 with lines dt 2 title "xhugepaged hot + backoff", \
-     "$out/hot-xhp-fifo-resident.dat" using 1:2 with lines dt 3 lc 2 title "xhugepaged fifo, resident", \
-     "$out/hot-xhp-hot-resident.dat" using 1:2 with lines dt 3 lc 3 title "xhugepaged hot, resident"
-set output "$out/scan-cost.png"
+plot $(IFS=,; echo "${hot_lines[*]}")
+GP
+	else
+		skipped+=(hot-set.png)
+	fi
+	if [ -s "$out/scan-cost.dat" ]; then
+		plot scan-cost.png <<GP
 set title "Scanner CPU per GiB scanned vs size scanned (same VM boot)"
 set xlabel "MiB scanned per pass"
 set ylabel "CPU ms per GiB"
@@ -217,7 +237,12 @@ plot "$out/scan-cost.dat" using 1:(\$2 == 8 ? \$3 : 1/0) with linespoints lw 2 l
      "$out/scan-cost.dat" using 1:(\$2 == 8 ? \$4 : 1/0) with linespoints lw 2 lc 2 title "khugepaged, 8 procs", \
      "$out/scan-cost.dat" using 1:(\$2 != 8 ? \$3 : 1/0):(sprintf("%d procs", \$2)) with labels point pt 7 lc 1 offset 5,0 notitle, \
      "$out/scan-cost.dat" using 1:(\$2 != 8 ? \$4 : 1/0):(sprintf("%d procs", \$2)) with labels point pt 7 lc 2 offset 5,0 notitle
-set output "$out/lifetime.png"
+GP
+	else
+		skipped+=(scan-cost.png)
+	fi
+	if [ -s "$out/lifetime-rmmod.dat" ] && [ -s "$out/lifetime-insmod.dat" ]; then
+		plot lifetime.png <<GP
 set title "Module load/unload latency under churn (same VM boot)"
 set xlabel "ms in finit_module / delete_module"
 set ylabel "fraction of cycles"
@@ -227,8 +252,16 @@ set key bottom right
 plot "$out/lifetime-rmmod.dat" using 1:2 with steps lw 2 title "rmmod (delete_module)", \
      "$out/lifetime-insmod.dat" using 1:2 with steps lw 2 title "insmod (finit_module)"
 GP
-	[ -z "${plotted:-}" ] || echo "plots: $out/hot-set.png $out/scan-cost.png $out/lifetime.png"
+	else
+		skipped+=(lifetime.png)
+	fi
+	[ ${#plotted[@]} -eq 0 ] || echo "plots: ${plotted[*]}"
+	[ ${#failed[@]} -eq 0 ] || echo "bench: gnuplot failed on ${failed[*]}" >&2
+	# scale_plots draws the scale section's plots only from their data.
+	[ -s "$out/scale-scan.dat" ] || skipped+=(scale-scan.png)
+	[ -s "$out/scale-collapse.dat" ] || skipped+=(scale-collapse.png)
 	scale_plots "$out"
+	[ ${#skipped[@]} -eq 0 ] || echo "plots skipped (no data: their sections were not run): ${skipped[*]}"
 else
 	echo "bench: gnuplot missing (make deps installs it); no plots" >&2
 fi

@@ -60,7 +60,9 @@ options:
                     depend on the work done and not on what the host does
                     meanwhile (no TCG slowness or host load shows as guest
                     time, nor trips the guest's lockup detectors). Under KVM
-                    it is ignored, saying so on stderr.
+                    it is ignored, saying so on stderr. Debian's 6.1 kernel
+                    does not boot under --icount 3: it hangs at "Booting
+                    SMP configuration" (so make bench boots 6.12 only).
   -h, --help        this text
 
 exit status:

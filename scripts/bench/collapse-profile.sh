@@ -33,6 +33,8 @@ cd "$(dirname "$0")/../.."
 B=scripts/bench/thpbench
 W=build/bench-guest
 mkdir -p $W
+# run_workload, end_workload, nap, wait_line: nothing forks beside the scanner.
+. scripts/bench/workload.sh
 
 offcpu() {
 	local tr=/sys/kernel/tracing e cmd rc=0
@@ -118,38 +120,29 @@ tracepoint:sched:sched_switch /@off[args->next_pid]/ {
 echo "$prog" >$W/collapse-profile.bt
 bpftrace $W/collapse-profile.bt >$W/profile.out 2>&1 &
 bt=$!
-wait_for "grep -q Attaching $W/profile.out" 600
-sleep 3
+wait_line $W/profile.out Attaching 60 $bt
+nap 3
 
 # round NICE: the scanner collapses MB held by one process.
 round() {
-	local pid n0 c0 c1 t0 t1 n waited=0 tick
-	pid=$(pgrep -x xhugepaged)
+	local pid n0 c0 c1 t0 t1 n waited=0
+	thread_pid xhugepaged pid
 	[ "$1" = max ] || renice -n "$1" -p "$pid" >/dev/null
-	# Nothing forks beside the scanner (bench-guest.sh's collapse section
-	# says why): the workload's stdin is a pipe from an idle sleep, the
-	# poll a read builtin on a FIFO.
-	sleep 100000 | $B hold 1 "$MB" 100 >$W/hold.out 2>&1 &
-	wl=$!
-	rm -f $W/tick
-	mkfifo $W/tick
-	exec {tick}<>$W/tick
-	wait_for "grep -q ready $W/hold.out" 1200
-	n0=$(cat $XK/pages_collapsed)
+	# Nothing forks beside the scanner (scripts/bench/workload.sh says why).
+	run_workload $W/hold.out $B hold 1 "$MB" 100
+	read -r n0 <$XK/pages_collapsed
 	read -r c0 _ </proc/$pid/schedstat
-	t0=$(date +%s%N)
+	t0=${EPOCHREALTIME/./}
 	echo madvise >$X/enabled
 	while read -r n <$XK/pages_collapsed && [ $((n - n0)) -lt $((MB / 2)) ] && [ $waited -lt 600 ]; do
-		read -rt 1 -u $tick
+		nap 1
 		waited=$((waited + 1))
 	done
-	t1=$(date +%s%N)
+	t1=${EPOCHREALTIME/./}
 	echo never >$X/enabled
 	read -r c1 _ </proc/$pid/schedstat
-	exec {tick}<&-
-	echo "scanner nice $1: $((n - n0)) PMDs, $(( (t1 - t0) / 1000000 )) ms wall (1 s polls), thread CPU $(( (c1 - c0) / 1000000 )) ms"
-	pkill -f "sleep 100000"
-	wait $wl 2>/dev/null
+	echo "scanner nice $1: $((n - n0)) PMDs, $(( (t1 - t0) / 1000 )) ms wall (1 s polls), thread CPU $(( (c1 - c0) / 1000000 )) ms"
+	end_workload
 }
 round max
 round 0

@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=bash
 # Section hottrace of scripts/bench-guest.sh (sourced; named only, never in
 # make bench): the hot-set workload of section hot, one contender at a time
 # (HOT_TRACE_CONTENDERS, default "xhp-hot xhp-hot-resident"), with bpftrace
@@ -99,11 +100,11 @@ hot_timeline() {
 	hot_trace_prog $resident >$W/hottrace.bt
 	bpftrace --no-warnings $W/hottrace.bt >$out 2>&1 &
 	bt=$!
-	wait_for "grep -q ATTACHED $out || ! kill -0 $bt 2>/dev/null" 6000
-	grep -q ATTACHED $out || { echo "hottrace: bpftrace did not attach:" >&2; cat $out >&2; }
-	touch $W/go
+	wait_line $out ATTACHED 600 $bt || { echo "hottrace: bpftrace did not attach:" >&2; cat $out >&2; }
+	workload_go
 	start "$c"
-	wait_for "grep -q all90 $W/hot.$c || ! kill -0 $wl 2>/dev/null" $((HOT_TIMEOUT * 10 + 50))
+	# hotset exits once all90 is printed, or at its timeout
+	wait_exit $wl $((HOT_TIMEOUT + 5))
 	end_workload
 	kill -INT $bt 2>/dev/null
 	wait $bt

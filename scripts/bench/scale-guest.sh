@@ -43,17 +43,9 @@ echo "RESULT scale.procs_curve_mb $SC_PROC_MB"
 echo "RESULT scale.collapse_procs $SC_COL_PROCS"
 sc_t0=$EPOCHSECONDS
 
-# A sleep without a fork (read times out on a FIFO nobody writes): polling
-# must not take CPU from the scanner under TCG.
-rm -f $W/nap
-mkfifo $W/nap
-exec {sc_nap_fd}<>$W/nap
-sc_nap() { read -r -t "$1" -u $sc_nap_fd _; }
-sc_ticks() {	# sc_ticks PID VAR: utime + stime of PID in clock ticks, into VAR
-	local -a st
-	read -ra st </proc/$1/stat
-	printf -v "$2" %d $((st[13] + st[14]))
-}
+# Polling must not take CPU from the scanner under TCG: nap, thread_pid,
+# thread_ticks_of and the workload's gate fork nothing (bench-guest.sh
+# sources scripts/bench/workload.sh).
 sc_ms() { printf -v "$1" %d $((${EPOCHREALTIME/./} / 1000)); }
 
 # scale_scan KEY CONTENDER: the running contender's CPU over whole passes:
@@ -66,38 +58,24 @@ sc_next_pass() {
 	local was s i
 	read -r was <"$1"
 	s=$was
-	for ((i = 0; i < 3000 && s == was; i++)); do sc_nap 0.1; read -r s <"$1"; done
+	for ((i = 0; i < 3000 && s == was; i++)); do nap 0.1; read -r s <"$1"; done
 	printf -v "$2" %d "$s"
 }
 scale_scan() {
 	local key=$1 c=$2 f pid s0 s1 t0 t1 w0 w1 now i
 	case $c in khugepaged) f=$T/khugepaged/full_scans ;; *) f=$XK/full_scans ;; esac
-	pid=$(pgrep -x "$(thread_of "$c")" | head -n1)
+	thread_pid "$(thread_of "$c")" pid
 	sc_next_pass $f s0
-	sc_ticks "$pid" t0
+	thread_ticks_of "$pid" t0
 	sc_ms w0
 	now=$w0
-	for ((i = 0; i < 6000 && now - w0 < SC_MS; i++)); do sc_nap 0.1; sc_ms now; done
+	for ((i = 0; i < 6000 && now - w0 < SC_MS; i++)); do nap 0.1; sc_ms now; done
 	sc_next_pass $f s1
-	sc_ticks "$pid" t1
+	thread_ticks_of "$pid" t1
 	sc_ms w1
 	echo "RESULT $key.cpu_ms $(((t1 - t0) * 1000 / hz))"
 	echo "RESULT $key.passes $((s1 - s0))"
 	echo "RESULT $key.wall_ms $((w1 - w0))"
-}
-
-# sc_wait_line FILE WORD LIMIT_S: until a line of FILE is WORD or starts
-# with it, or the workload has exited.
-sc_wait_line() {
-	local i line
-	for ((i = 0; i < $3 * 2; i++)); do
-		while read -r line; do
-			case $line in "$2" | "$2 "*) return 0 ;; esac
-		done <"$1"
-		kill -0 $wl 2>/dev/null || return 1
-		sc_nap 0.5
-	done
-	return 1
 }
 
 # Scan cost: every point's workload (half-faulted ranges, max_ptes_none=0:
@@ -115,8 +93,7 @@ for pt in $sc_points; do
 	prepare khugepaged
 	sc_ms f0
 	run_workload $W/scale-hold $B hold "$p" "$m" 50
-	sc_wait_line $W/scale-hold ready 1800	# run_workload waits 120 s at most
-	touch $W/go	# hold ignores it; the gate stops polling
+	wait_line $W/scale-hold ready 1800 $wl	# run_workload waits 120 s at most
 	sc_ms f1
 	echo "RESULT scale.fill_ms.p$p.m$m $((f1 - f0))"
 	for r in $(seq $SC_ROUNDS); do
@@ -125,7 +102,7 @@ for pt in $sc_points; do
 			# khugepaged; its mm slots stay queued
 			[ $c = khugepaged ] && echo madvise >$T/enabled
 			start $c 0
-			sc_nap $SC_SETTLE
+			nap $SC_SETTLE
 			scale_scan scale.scan.$c.p$p.m$m.r$r $c
 			[ $c = khugepaged ] ||
 				echo "RESULT scale.scan.$c.p$p.m$m.r$r.mm_slots $(cat $XK/mm_slots)"
@@ -150,22 +127,21 @@ for m in $sc_col_sizes; do
 		PAGES=$SC_COL_PAGES
 		prepare $c
 		run_workload $W/scale-col $B hold $SC_COL_PROCS "$m" 100
-		sc_wait_line $W/scale-col ready 1800
-		touch $W/go
+		wait_line $W/scale-col ready 1800 $wl
 		n0=0
 		[ $c = khugepaged ] && n0=$(collapsed khugepaged)
 		sc_ms w0
 		start $c
 		case $c in khugepaged) f=$T/khugepaged/pages_collapsed ;; *) f=$XK/pages_collapsed ;; esac
-		pid=$(pgrep -x "$(thread_of $c)" | head -n1)
-		sc_ticks "$pid" t0
+		thread_pid "$(thread_of $c)" pid
+		thread_ticks_of "$pid" t0
 		read -r n <$f
 		for ((i = 0; i < SC_COL_TIMEOUT * 2 && n - n0 < want_pmds; i++)); do
-			sc_nap 0.5
+			nap 0.5
 			read -r n <$f
 		done
 		sc_ms w1
-		sc_ticks "$pid" t1
+		thread_ticks_of "$pid" t1
 		end_workload
 		stop
 		PAGES=4096
@@ -175,5 +151,4 @@ for m in $sc_col_sizes; do
 		echo "RESULT scale.collapse.$c.m$m.cpu_ms $(((t1 - t0) * 1000 / hz))"
 	done
 done
-exec {sc_nap_fd}<&-
 echo "RESULT scale.section_s $((EPOCHSECONDS - sc_t0))"

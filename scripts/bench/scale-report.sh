@@ -83,9 +83,11 @@ scale_s_per_gib() {
 # OUT/scale-collapse.dat for the plots.
 scale_rows() {
 	local out=$1 key pt p m k x h sp sm sizes counts lo hi gx gk gh
+	# Emptied first: a run without section scale draws no stale scale plot.
+	: >"$out/scale-scan.dat"
+	: >"$out/scale-collapse.dat"
 	[ -n "$(r scale.max_mb)" ] || return 0
 	sp=$(r scale.size_curve_procs) sm=$(r scale.procs_curve_mb)
-	: >"$out/scale-scan.dat"
 	for key in $(awk '$1 == "RESULT" && $2 ~ /^scale\.scan\.khugepaged\..*\.r1\.cpu_ms$/ { print $2 }' "$raw"); do
 		pt=${key#scale.scan.khugepaged.}
 		pt=${pt%.r1.cpu_ms}
