@@ -1238,13 +1238,13 @@ static bool pin_cpu0(pid_t pid, bool cpu0)
  * pages_collapsed counts every collapse the engine made, also one split
  * again before the engine returns. collapse_huge_page() installs the PMD
  * and lets mmap_lock go; madvise_collapse() takes it back for the module
- * after that. A tight loop of one-page mprotect()s on the scanner's CPU is
- * waiting for the lock then, and the wakeup preempts the nice-19 scanner,
- * so it splits most new PMDs in that gap. The module's count must equal
+ * after that. A loop of one-page mprotect()s on the scanner's CPU is
+ * mostly waiting for the lock then, and the wakeup preempts the nice-19
+ * scanner, so it splits many new PMDs in that gap. The module's count must equal
  * the engine's (the collapse_huge_page event; nothing else collapses
  * meanwhile), read once both stand still.
  */
-#define SPLIT_RACE_COLLAPSES 4
+#define SPLIT_RACE_COLLAPSES 6
 
 static void counted_when_split_before_engine_returns(void)
 {
@@ -1270,9 +1270,12 @@ static void counted_when_split_before_engine_returns(void)
 	start = now_ms();
 	set_enabled("madvise");
 	while (ok && now_ms() - start < WAIT_MS &&
-	       engine_collapses() - e0 < SPLIT_RACE_COLLAPSES)
-		for (i = 0; i < 64; i++)
+	       engine_collapses() - e0 < SPLIT_RACE_COLLAPSES) {
+		for (i = 0; i < 8; i++)
 			split_pmd(&a);
+		/* Else the nice-19 scanner barely runs on a 6.1 guest. */
+		usleep(1000);
+	}
 	set_enabled("never");
 	if (scanner)
 		pin_cpu0(scanner, false);
