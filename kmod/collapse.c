@@ -52,8 +52,8 @@ void xhp_hook_scan_pmd_result(void *data, struct mm_struct *mm,
 	xhp_engine.seen++;
 	/*
 	 * The PMD is in and mmap_lock let go: record the collapse for the
-	 * backoff now, before a user thread can split it while the engine
-	 * waits to take the lock back.
+	 * backoff now rather than once the engine has the lock back, which
+	 * narrows the window in which a user thread's split goes unseen.
 	 */
 	if (status == XHP_SCAN_SUCCEED)
 		xhp_backoff_collapsed(xhp_engine.mm,

@@ -169,8 +169,9 @@ static bool page_swapped(const void *addr)
 }
 
 /*
- * The range was seen PMD-mapped, but the scanner counts a collapse (and
- * records it for the backoff) only once the engine returned to it: wait
+ * The range was seen PMD-mapped, but the scanner counts a collapse only
+ * once the engine returned to it (the backoff hears of it a little
+ * earlier, from the engine's tracepoint): wait
  * until pages_collapsed has grown by @want since @base before anything
  * asserts on the count or splits the range. Says so when it had to wait;
  * the assertions themselves are the callers'.
@@ -1280,6 +1281,10 @@ static void counted_when_split_before_engine_returns(void)
 	if (scanner)
 		pin_cpu0(scanner, false);
 	pin_cpu0(0, false);
+	/* Idle: the engine call in flight, and its count, are done. */
+	if (!xhp_wait_until(xhp_scanner_idle, WAIT_MS))
+		ksft_print_msg("%s: the scanner did not go idle after enabled=never\n",
+			       name);
 	/* The call in flight ends; then neither count moves (a hang bound). */
 	while (still < 3 && now_ms() - start < 2 * WAIT_MS) {
 		usleep(50000);

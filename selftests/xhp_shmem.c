@@ -269,9 +269,9 @@ static bool run_scanner(struct area *a, const struct policy *pol, bool expect,
 	*ms = now_ms() - start;
 	policy_off();
 	/*
-	 * The range is PMD-mapped inside the engine, and counted (and
-	 * recorded for the backoff) once the engine returned to the scanner:
-	 * wait for that before anything asserts on the count or splits it.
+	 * The range is PMD-mapped inside the engine, and counted once the
+	 * engine returned to the scanner: wait for that before anything
+	 * asserts on the count or splits it.
 	 */
 	seen = xhp_knob("pages_collapsed") - c0;
 	if (huge && expect && seen < a->nr) {

@@ -122,9 +122,11 @@ workload_go() {
 }
 # end_workload [PID]: EOF on the gate of PID (default $wl), then wait for it.
 end_workload() {
-	local w=${1:-$wl}
-	kill "${wl_gate_holder[$w]}"
-	wait "${wl_gate_holder[$w]}"
+	local w=${1:-$wl} holder
+	holder=${wl_gate_holder[$w]:-}
+	[ -n "$holder" ] || return 0	# ended already
+	kill "$holder"
+	wait "$holder"
 	wait "$w"
 	unset "wl_gate_holder[$w]" "wl_gate_fifo[$w]"
 } 2>/dev/null
