@@ -201,18 +201,19 @@ unsigned int xhp_collapse_batch(struct mm_struct *mm,
 		unsigned long addr = b->start + i * HPAGE_PMD_SIZE;
 		pmd_t *pmdp = NULL;
 		unsigned int result;
+		bool hooked;
 
-		if (!*lock_dropped || xhp_range_mapped(mm, addr))
+		/* The hook's SCAN_SUCCEED needs no walk, nor a backoff record. */
+		hooked = xhp_engine.result[i] == XHP_SCAN_SUCCEED;
+		if (!hooked && (!*lock_dropped || xhp_range_mapped(mm, addr)))
 			pmdp = xhp_find_pmd(mm, addr);
-		if (xhp_engine.result[i] == XHP_SCAN_SUCCEED) {
+		if (hooked ||
+		    (pmdp && pmd_trans_huge(xhp_pmdp_get_lockless(pmdp)))) {
 			result = XHP_SCAN_SUCCEED;
 			huge++;
-		} else if (pmdp && pmd_trans_huge(xhp_pmdp_get_lockless(pmdp))) {
-			result = XHP_SCAN_SUCCEED;
-			huge++;
-			xhp_backoff_collapsed(mm, addr);
-		} else if (xhp_engine.result[i] >= 0 &&
-			   xhp_engine.result[i] != XHP_SCAN_SUCCEED) {
+			if (!hooked)
+				xhp_backoff_collapsed(mm, addr);
+		} else if (xhp_engine.result[i] >= 0) {
 			result = xhp_engine.result[i];
 		} else {
 			result = xhp_errno_to_result(ret);
