@@ -169,28 +169,10 @@ static bool page_swapped(const void *addr)
 }
 
 /*
- * The range was seen PMD-mapped, but the scanner counts a collapse only
- * once the engine returned to it (the backoff hears of it a little
- * earlier, from the engine's tracepoint): wait
- * until pages_collapsed has grown by @want since @base before anything
- * asserts on the count or splits the range. Says so when it had to wait;
- * the assertions themselves are the callers'.
- */
-static void wait_counted(long base, long want)
-{
-	long start = now_ms(), seen = xhp_knob("pages_collapsed") - base, got;
-
-	if (seen >= want)
-		return;
-	got = xhp_wait_collapsed(base, want, WAIT_MS);
-	ksft_print_msg("pages_collapsed +%ld of +%ld when the range was seen huge, +%ld %ld ms later\n",
-		       seen, want, got, now_ms() - start);
-}
-
-/*
  * Start the scanner with @mode (a write to enabled also wakes it) and wait
  * until the area is PMD-mapped and the scanner has counted its collapses
- * (wait_counted()). Returns whether it is huge; the time taken to turn
+ * (xhp_wait_counted(): the count follows the mapping, once the engine has
+ * returned to the scanner). Returns whether it is huge; the time taken to turn
  * huge goes to *ms.
  */
 static bool run_scanner(struct area *a, const char *mode, long *ms)
@@ -208,7 +190,7 @@ static bool run_scanner(struct area *a, const char *mode, long *ms)
 	*ms = now_ms() - start;
 	set_enabled("never");
 	if (huge)
-		wait_counted(c0, a->nr);
+		xhp_wait_counted(c0, a->nr, WAIT_MS);
 	return huge;
 }
 
@@ -261,7 +243,7 @@ static bool scan_refuses(struct area *a, const char *name, const char *mode,
 /*
  * One verdict per case: the area's state is the expected one, its data
  * intact, the module's pages_collapsed moved by at least @want_collapses
- * (waited for: the count follows the PMD mapping, see wait_counted()),
+ * (waited for: the count follows the PMD mapping, see xhp_wait_counted()),
  * and the native khugepaged collapsed nothing.
  */
 static void verdict(const char *name, bool ok, long collapsed0,
@@ -353,21 +335,6 @@ static void collapse_max_ptes_none(void)
 	set_knob("max_ptes_none", NR_PTES - 1);
 }
 
-/* One CPU from the faults to the madvise that ages or swaps the pages. */
-static cpu_set_t pinned_from;
-
-static void pin_to_this_cpu(void)
-{
-	if (xhp_pin_to_this_cpu(&pinned_from))
-		ksft_exit_fail_msg("cannot pin to a CPU: %s\n", strerror(errno));
-}
-
-static void unpin(void)
-{
-	if (xhp_unpin(&pinned_from))
-		ksft_exit_fail_msg("cannot unpin: %s\n", strerror(errno));
-}
-
 /* Swap pages [from, to) out; true if every one of them went. */
 static bool page_out(struct area *a, size_t from, size_t to)
 {
@@ -388,10 +355,10 @@ static void collapse_swapin_single_pte(void)
 	bool huge, ok;
 
 	area_alloc(&a, 1);
-	pin_to_this_cpu();
+	xhp_pin_or_die();
 	fill(&a, 0, NR_PTES, 7);
 	ok = page_out(&a, 0, 1);
-	unpin();
+	xhp_unpin_or_die();
 	if (!ok) {
 		ksft_test_result_fail("collapse_swapin_single_pte: page not swapped out\n");
 		area_free(&a);
@@ -411,10 +378,10 @@ static void collapse_max_ptes_swap(void)
 	bool huge, ok;
 
 	area_alloc(&a, 1);
-	pin_to_this_cpu();
+	xhp_pin_or_die();
 	fill(&a, 0, NR_PTES, 9);
 	ok = page_out(&a, 0, max_swap + 1);
-	unpin();
+	xhp_unpin_or_die();
 	if (!ok) {
 		ksft_test_result_fail("collapse_max_ptes_swap_exceeded: pages not swapped out\n");
 		area_free(&a);
@@ -427,9 +394,9 @@ static void collapse_max_ptes_swap(void)
 	verdict("collapse_max_ptes_swap_exceeded", ok, c0, 0, ms);
 
 	/* Fault them all back, then swap out exactly max_ptes_swap. */
-	pin_to_this_cpu();
+	xhp_pin_or_die();
 	ok = intact(&a, 0, NR_PTES, 9) && page_out(&a, 0, max_swap);
-	unpin();
+	xhp_unpin_or_die();
 	c0 = xhp_knob("pages_collapsed");
 	huge = run_scanner(&a, "madvise", &ms);
 	ok = ok && huge && intact(&a, 0, NR_PTES, 9);
@@ -872,12 +839,12 @@ static void lack_referenced(void)
 	bool ok;
 
 	area_alloc(&a, 1);
-	/* Every page on the LRU for MADV_COLD, none young (pin_to_this_cpu()). */
-	pin_to_this_cpu();
+	/* Every page on the LRU for MADV_COLD, none young (xhp_pin_to_this_cpu()). */
+	xhp_pin_or_die();
 	fill(&a, 0, NR_PTES, 53);
 	madvise(a.p, PMD_SZ, MADV_HUGEPAGE);
 	madvise(a.p, PMD_SZ, MADV_COLD);
-	unpin();
+	xhp_unpin_or_die();
 	ok = scan_refuses(&a, "scan_result_lack_referenced_page", "madvise",
 			  "lack_referenced_page", &ms);
 	verdict("scan_result_lack_referenced_page", ok, c0, 0, ms);
@@ -1178,7 +1145,7 @@ static void backoff_ignores_split_of_refaulted_range(void)
 			continue;
 		}
 		/* Split only what the scanner has counted and recorded. */
-		wait_counted(collapsed0, 1);
+		xhp_wait_counted(collapsed0, 1, WAIT_MS);
 		ok = split_once(a, &t_proof, &proof);
 		if (!ok)
 			break;

@@ -250,7 +250,7 @@ static bool run_scanner(struct area *a, const struct policy *pol, bool expect,
 			long *ms)
 {
 	long start = now_ms(), scans0 = xhp_knob("full_scans");
-	long c0 = xhp_knob("pages_collapsed"), seen;
+	long c0 = xhp_knob("pages_collapsed");
 	bool huge = false, looked = false;
 
 	set_policy(pol);
@@ -273,13 +273,8 @@ static bool run_scanner(struct area *a, const struct policy *pol, bool expect,
 	 * engine returned to the scanner: wait for that before anything
 	 * asserts on the count or splits it.
 	 */
-	seen = xhp_knob("pages_collapsed") - c0;
-	if (huge && expect && seen < a->nr) {
-		long t0 = now_ms(), got = xhp_wait_collapsed(c0, a->nr, WAIT_MS);
-
-		ksft_print_msg("pages_collapsed +%ld of +%d when the range was seen huge, +%ld %ld ms later\n",
-			       seen, a->nr, got, now_ms() - t0);
-	}
+	if (huge && expect)
+		xhp_wait_counted(c0, a->nr, WAIT_MS);
 	if (!expect && !huge && !looked) {
 		ksft_print_msg("the scanner did not complete two full scans\n");
 		return true;	/* not proven: fail the negative case */
@@ -418,20 +413,6 @@ static void collapse_max_ptes_none(void)
 	set_knob("max_ptes_none", NR_PTES - 1);
 }
 
-static cpu_set_t pinned_from;
-
-static void pin_or_die(void)
-{
-	if (xhp_pin_to_this_cpu(&pinned_from))
-		ksft_exit_fail_msg("cannot pin to a CPU: %s\n", strerror(errno));
-}
-
-static void unpin_or_die(void)
-{
-	if (xhp_unpin(&pinned_from))
-		ksft_exit_fail_msg("cannot unpin: %s\n", strerror(errno));
-}
-
 /* Swap pages [from, to) out; true if smaps says that many went. */
 static bool page_out(struct area *a, size_t from, size_t to)
 {
@@ -467,11 +448,11 @@ static void collapse_max_ptes_swap(void)
 
 	area_alloc(&a, MEMFD, 1, 0);
 	/* Every page on the LRU for MADV_PAGEOUT (xhp_pin_to_this_cpu()). */
-	pin_or_die();
+	xhp_pin_or_die();
 	fill(&a, 0, NR_PTES, 9);
 	madvise(a.p, PMD_SZ, MADV_HUGEPAGE);
 	ok = page_out(&a, 0, max_swap + 1);
-	unpin_or_die();
+	xhp_unpin_or_die();
 	reset_results();
 	r0 = xhp_scan_result("exceed_swap_pte");
 	c0 = xhp_knob("pages_collapsed");
@@ -480,10 +461,10 @@ static void collapse_max_ptes_swap(void)
 	verdict("shmem_collapse_max_ptes_swap_exceeded", ok, c0, 0, ms);
 
 	/* Read them all back in, then swap out exactly max_ptes_swap. */
-	pin_or_die();
+	xhp_pin_or_die();
 	ok = intact(&a, 0, NR_PTES, 9, 0) && xhp_vma_smaps_kb(a.p, "Swap:") == 0;
 	ok = ok && page_out(&a, 0, max_swap);
-	unpin_or_die();
+	xhp_unpin_or_die();
 	c0 = xhp_knob("pages_collapsed");
 	huge = run_scanner(&a, &advise, true, &ms);
 	ok = ok && huge && xhp_vma_smaps_kb(a.p, "Swap:") == 0 &&

@@ -346,4 +346,43 @@ static inline size_t xhp_first_not(const unsigned char *q, size_t len,
 	return i;
 }
 
+#if defined(__KSELFTEST_H) && defined(_GNU_SOURCE)
+/* For the KTAP tests (kselftest.h included first): fail the whole test. */
+
+/* One CPU from the faults to the madvise that ages or swaps the pages. */
+static inline cpu_set_t *xhp_pinned_from(void)
+{
+	static cpu_set_t saved;
+
+	return &saved;
+}
+
+static inline void xhp_pin_or_die(void)
+{
+	if (xhp_pin_to_this_cpu(xhp_pinned_from()))
+		ksft_exit_fail_msg("cannot pin to a CPU: %s\n", strerror(errno));
+}
+
+static inline void xhp_unpin_or_die(void)
+{
+	if (xhp_unpin(xhp_pinned_from()))
+		ksft_exit_fail_msg("cannot unpin: %s\n", strerror(errno));
+}
+
+/*
+ * xhp_wait_collapsed() for a range just seen PMD-mapped, saying so when
+ * the count lagged; the assertions stay the caller's.
+ */
+static inline void xhp_wait_counted(long base, long want, long bound_ms)
+{
+	long start = now_ms(), seen = xhp_knob("pages_collapsed") - base, got;
+
+	if (seen >= want)
+		return;
+	got = xhp_wait_collapsed(base, want, bound_ms);
+	ksft_print_msg("pages_collapsed +%ld of +%ld when the range was seen huge, +%ld %ld ms later\n",
+		       seen, want, got, now_ms() - start);
+}
+#endif
+
 #endif
