@@ -11,7 +11,9 @@
  *  - the scanner's entry hooks are breakpoint kprobes just past the
  *    function's ftrace site (removal: one byte and one IPI each);
  *  - the observability hooks (events.c) are kretprobes, which need the
- *    ftrace site, but come off in a worker alongside the rest of the exit.
+ *    ftrace site; a worker arms them after init has returned, so the
+ *    load does not wait for their code patches, and another takes them
+ *    off alongside the rest of the exit.
  *    (One fprobe for all of them would be one patch, but cost collapses
  *    5-8 ms per PMD more under TCG; Documentation/reliability.rst.)
  * The observability hooks can also be turned off and on at run time
@@ -220,6 +222,12 @@ static int xhp_kretprobe_install(struct xhp_probe *p)
 	return err;
 }
 
+static DEFINE_MUTEX(xhp_events_lock);
+static bool xhp_events_on = true;
+static bool xhp_events_closing;		/* unloading: events/enabled refused */
+static u64 xhp_events_off_ns;
+static const char *xhp_events_off_via = "none";
+
 /*
  * Install every event hook that is not live and did not fail at load.
  * At load, one that cannot be installed is recorded as missing; later
@@ -235,6 +243,8 @@ static int xhp_events_install(bool at_load)
 
 		if (p->kind != XHP_EVENT || p->err || p->live)
 			continue;
+		if (READ_ONCE(xhp_events_closing))
+			break;	/* unloading: the rest are not worth a patch */
 		e = xhp_kretprobe_install(p);
 		p->live = !e;
 		if (!e)
@@ -282,18 +292,49 @@ static void xhp_events_remove(void)
 		unregister_kretprobes(krps, n);
 }
 
-static DEFINE_MUTEX(xhp_events_lock);
-static bool xhp_events_on = true;
-static bool xhp_events_closing;		/* unloading: events/enabled refused */
-static u64 xhp_events_off_ns;
-static const char *xhp_events_off_via = "none";
+
+/*
+ * The event hooks are armed here, after init has returned: each costs an
+ * ftrace update (tens of ms, more beside busy processes), and neither the
+ * scanner nor the load needs them. Readers and writers of events/enabled
+ * and hooks/ wait for this first (xhp_events_wait_armed()).
+ */
+static void xhp_events_arm_fn(struct work_struct *work)
+{
+	unsigned int live = 0, total = 0;
+	struct xhp_probe *p;
+	u64 t0 = ktime_get_ns();
+
+	mutex_lock(&xhp_events_lock);
+	xhp_events_install(true);
+	for_each_xhp_probe(p) {
+		if (p->kind != XHP_EVENT)
+			continue;
+		total++;
+		live += p->live;
+	}
+	mutex_unlock(&xhp_events_lock);
+	if (!READ_ONCE(xhp_events_closing))
+		pr_info("event hooks: %u of %u live by %s in %u ms\n", live,
+			total, xhp_events_via(),
+			(unsigned int)div_u64(ktime_get_ns() - t0,
+					      NSEC_PER_MSEC));
+}
+static DECLARE_WORK(xhp_events_arm_work, xhp_events_arm_fn);
+
+static void xhp_events_wait_armed(void)
+{
+	flush_work(&xhp_events_arm_work);
+}
 
 static void xhp_events_off_fn(struct work_struct *work)
 {
 	u64 t0 = ktime_get_ns();
 
+	/* An arming still under way stops at its next hook. */
+	WRITE_ONCE(xhp_events_closing, true);
+	cancel_work_sync(&xhp_events_arm_work);
 	mutex_lock(&xhp_events_lock);
-	xhp_events_closing = true;
 	xhp_events_off_via = xhp_events_via();
 	xhp_events_remove();
 	mutex_unlock(&xhp_events_lock);
@@ -395,15 +436,15 @@ int xhp_probes_install(struct xhp_probes_load_timing *t)
 		pr_info("optional hook %s on %s unavailable (%d); skipped\n",
 			p->name, p->symbol, p->err);
 	}
-	t0 = ktime_get_ns();
-	t->entry_ns = t0 - t1;
-	xhp_events_install(true);
-	t->events_ns = ktime_get_ns() - t0;
+	t->entry_ns = ktime_get_ns() - t1;
+	queue_work(system_unbound_wq, &xhp_events_arm_work);
 	return 0;
 }
 
+/* For events/enabled: what the load asked for, once it is in place. */
 bool xhp_probes_events_on(void)
 {
+	xhp_events_wait_armed();
 	return READ_ONCE(xhp_events_on);
 }
 
@@ -416,6 +457,7 @@ int xhp_probes_set_events(bool on)
 {
 	int err = 0;
 
+	xhp_events_wait_armed();
 	mutex_lock(&xhp_events_lock);
 	if (xhp_events_closing) {
 		err = -ENODEV;
@@ -450,6 +492,7 @@ static ssize_t xhp_hook_show(struct kobject *kobj, struct kobj_attribute *ka,
 	ssize_t len;
 
 	/* Event hooks change state under the lock (events/enabled). */
+	xhp_events_wait_armed();
 	mutex_lock(&xhp_events_lock);
 	if (p->live)
 		len = sysfs_emit(buf, "live %s %s %s\n", p->symbol,

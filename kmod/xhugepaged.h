@@ -244,7 +244,6 @@ void xhp_registry_copy_views(struct xhp_view_snap *s);
 struct xhp_probes_load_timing {
 	u64 sites_ns;		/* finding the entry hooks' ftrace sites */
 	u64 entry_ns;		/* the entry kprobes and tracepoints */
-	u64 events_ns;		/* the event hooks (kretprobes) */
 };
 int xhp_probes_install(struct xhp_probes_load_timing *t);
 struct xhp_probes_timing {

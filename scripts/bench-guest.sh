@@ -351,8 +351,8 @@ if want lifetime; then
 	echo "RESULT lifetime.churn_rc $?"
 	stop
 	echo "RESULT lifetime.cycles $(grep -c '^cycle ' $W/modcycle.out)"
-	sed -n 's/^cycle \([0-9]*\) rmmod_ms \([0-9]*\) insmod_ms \([0-9]*\)$/CYCLE \1 \2 \3/p' $W/modcycle.out
-	for op in rmmod insmod; do
+	sed -n 's/^cycle \([0-9]*\) rmmod_ms \([0-9]*\) insmod_ms \([0-9]*\) armed_ms \([0-9]*\)$/CYCLE \1 \2 \3 \4/p' $W/modcycle.out
+	for op in rmmod insmod armed; do
 		awk -v op="${op}_ms" '$1 == "cycle" { for (i = 3; i < NF; i++) if ($i == op) print $(i + 1) }' \
 			$W/modcycle.out | sort -n | awk -v op=$op '
 			{ v[NR] = $1 }

@@ -141,11 +141,13 @@ row thrash_backoff_on_vs_khugepaged "thrash: wasted collapses, xhp backoff on vs
 row thrash_backoff_off_vs_khugepaged "thrash: wasted collapses, xhp backoff off vs khugepaged" \
 	"$(r thrash.xhp-backoff-off.collapses)" "$(r thrash.khugepaged.collapses)"
 cyc=$(r lifetime.cycles)
-for op in rmmod insmod; do
+for op in rmmod insmod armed; do
+	what=$op
+	[ $op = armed ] && what="insmod to event hooks armed,"
 	for p in p50 p90 p99 worst; do
 		goal=
 		[ $op$p = rmmodp99 ] && goal="< 1000"
-		fig "${op}_ms_$p" "$op ms under churn, $p of ${cyc:-?} cycles" \
+		fig "${op}_ms_$p" "$what ms under churn, $p of ${cyc:-?} cycles" \
 			"$(r "lifetime.${op}_ms.$p")" "$goal"
 	done
 done

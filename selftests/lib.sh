@@ -24,6 +24,9 @@ check() { local name=$1; shift; if "$@"; then ok "$name"; else not_ok "$name"; f
 ktap_end() { echo "1..$_n"; [ "$_fails" -eq 0 ]; }
 
 xhp_loaded() { [ -d /sys/module/xhugepaged ]; }
+# The event hooks (events/) arm in a worker after insmod; reading
+# events/enabled returns once they are in.
+xhp_events_armed() { cat "$X/events/enabled" >/dev/null; }
 xhp_unload_quiet() { xhp_loaded && rmmod xhugepaged 2>/dev/null; xhp_loaded && sleep 1 && rmmod xhugepaged 2>/dev/null; true; }
 
 # Keep the kernel's own khugepaged from collapsing anything, while page faults

@@ -3,7 +3,12 @@
  * Unload and load xhugepaged CYCLES times, timing the delete_module and
  * finit_module system calls themselves: what a caller actually blocks on,
  * without the fork/exec of rmmod/insmod (slow over 9p under a busy TCG).
- * Usage: xhp_modcycle KO CYCLES GAP_MS [PARAM...]
+ * armed_ms is from the start of finit_module until the event hooks, armed
+ * in a worker after the load, are in (a read of events/enabled returns
+ * then); each unload waits for them first, so it always removes them all.
+ * With --unarmed it waits for nothing: with GAP_MS 0 each unload comes
+ * while the hooks are still being armed.
+ * Usage: xhp_modcycle [--unarmed] KO CYCLES GAP_MS [PARAM...]
  * Prints one line per cycle and a summary; exits 1 if a cycle failed.
  */
 #define _GNU_SOURCE
@@ -19,13 +24,19 @@
 
 int main(int argc, char **argv)
 {
-	long worst_rm = 0, worst_ins = 0, t0, ms, rm_ms, v;
+	long worst_rm = 0, worst_ins = 0, t0, ms, rm_ms, armed_ms, v;
 	unsigned long collapsed = 0;
 	char params[1024] = "";
 	int cycles, gap_ms, i, done = 0, fd;
+	bool armed = true;
 
+	if (argc > 1 && !strcmp(argv[1], "--unarmed")) {
+		armed = false;
+		argv++;
+		argc--;
+	}
 	if (argc < 4) {
-		fprintf(stderr, "usage: %s KO CYCLES GAP_MS [PARAM...]\n", argv[0]);
+		fprintf(stderr, "usage: xhp_modcycle [--unarmed] KO CYCLES GAP_MS [PARAM...]\n");
 		return 2;
 	}
 	cycles = atoi(argv[2]);
@@ -38,6 +49,8 @@ int main(int argc, char **argv)
 	}
 	for (i = 0; i < cycles; i++) {
 		usleep(gap_ms * 1000);
+		if (armed && xhp_events_wait_armed())
+			goto out;
 		v = xhp_read_num(XHP_DIR "/khugepaged/pages_collapsed");
 		collapsed += v > 0 ? v : 0;
 		t0 = now_ms();
@@ -63,7 +76,11 @@ int main(int argc, char **argv)
 		ms = now_ms() - t0;
 		if (ms > worst_ins)
 			worst_ins = ms;
-		printf("cycle %d rmmod_ms %ld insmod_ms %ld\n", i + 1, rm_ms, ms);
+		if (armed && xhp_events_wait_armed())
+			goto out;
+		armed_ms = armed ? now_ms() - t0 : -1;
+		printf("cycle %d rmmod_ms %ld insmod_ms %ld armed_ms %ld\n", i + 1,
+		       rm_ms, ms, armed_ms);
 		fflush(stdout);
 		done++;
 	}

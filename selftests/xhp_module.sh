@@ -47,13 +47,25 @@ insmod "$XHP_KO"
 # to no more than their whole (each is rounded down).
 line=$(dmesg | grep 'xhugepaged: loaded: ' | tail -n1)
 echo "# ${line#*] }"
-re='; init ([0-9]+) ms, symbols ([0-9]+) ms, probes ([0-9]+) ms \(ftrace sites ([0-9]+) ms, entry hooks ([0-9]+) ms, events ([0-9]+) ms\)$'
+re='; init ([0-9]+) ms, symbols ([0-9]+) ms, probes ([0-9]+) ms \(ftrace sites ([0-9]+) ms, entry hooks ([0-9]+) ms\), event hooks arming$'
 if [[ $line =~ $re ]]; then
 	r=("${BASH_REMATCH[@]}")
 	check "load_line_times_init_symbols_probes" \
-		test $((r[2] + r[3])) -le "${r[1]}" -a $((r[4] + r[5] + r[6])) -le "${r[3]}"
+		test $((r[2] + r[3])) -le "${r[1]}" -a $((r[4] + r[5])) -le "${r[3]}"
 else
 	not_ok "load_line_times_init_symbols_probes # no times in: $line"
+fi
+# The event hooks arm in a worker after the load; reading events/enabled
+# waits for it, and then its line says how many are live, as hooks/ does.
+cat "$X/events/enabled" >/dev/null
+line=$(dmesg | grep 'xhugepaged: event hooks: ' | tail -n1)
+echo "# ${line#*] }"
+live=$(grep -l ' optional kretprobe$\| optional fprobe$' "$X"/hooks/* 2>/dev/null | wc -l)
+if [[ $line =~ event\ hooks:\ ([0-9]+)\ of\ ([0-9]+)\ live\ by\ [a-z]+\ in\ [0-9]+\ ms$ ]]; then
+	check "event_hooks_armed_after_load # $live live in hooks/" \
+		test "${BASH_REMATCH[1]}" -eq "$live" -a "${BASH_REMATCH[2]}" -ge "$live" -a "$live" -gt 0
+else
+	not_ok "event_hooks_armed_after_load # no line: $line"
 fi
 check "insmod_creates_sysfs_dir" test -d "$X" -a -f "$XK/pages_to_scan" -a -f "$X/enabled"
 check "insmod_starts_scanner_thread" thread_running
@@ -78,6 +90,23 @@ for i in 1 2 3; do
 	rmmod xhugepaged || rc=1
 done
 check "load_unload_load_three_times" test $rc -eq 0
+
+# --- unload while the event hooks are still arming: the worker stops at
+# its next hook and the unload takes off what it armed; the next load
+# arms them all again
+rc=0
+dmesg -C
+insmod "$XHP_KO" || rc=1
+selftests/bin/xhp_modcycle --unarmed "$XHP_KO" 3 0 >/dev/null || rc=1
+rmmod xhugepaged || rc=1
+[ ! -e "$X" ] || rc=1
+# Four loads; a line from each whose arming finished before its unload.
+partial=$((4 - $(dmesg | grep -c 'xhugepaged: event hooks: ')))
+insmod "$XHP_KO" || rc=1
+n=$(grep -c ' optional kretprobe$\| optional fprobe$' "$X"/hooks/* | awk -F: '{ s += $2 } END { print s }')
+rmmod xhugepaged || rc=1
+check "rmmod_while_event_hooks_arm # $partial of 4 unloaded mid-arming, then $n live" \
+	test $rc -eq 0 -a "$partial" -ge 1 -a "$n" -gt 0
 
 # --- parameters set the initial values
 insmod "$XHP_KO" enabled=always pages_to_scan=1234 scan_sleep_millisecs=77 \

@@ -7,7 +7,7 @@
 # Runs in the VM as root from the repository root.
 set -u
 . selftests/lib.sh
-insmod "$XHP_KO" enabled=madvise scan_sleep_millisecs=100 ||
+insmod "$XHP_KO" enabled=madvise scan_sleep_millisecs=100 && xhp_events_armed ||
 	{ echo "not ok 1 insmod"; exit 1; }
 selftests/bin/xhp_events
 rc=$?

@@ -277,10 +277,30 @@ static inline bool xhp_wait_until(bool (*cond)(void), long bound_ms)
 }
 
 /*
+ * The event hooks (events/) arm in a worker after the load: a read of
+ * events/enabled returns once they are in. 0, or -1 if it failed.
+ */
+static inline int xhp_events_wait_armed(void)
+{
+	char buf[16];
+	int fd = open(XHP_DIR "/events/enabled", O_RDONLY);
+	ssize_t n;
+
+	if (fd < 0) {
+		perror(XHP_DIR "/events/enabled");
+		return -1;
+	}
+	n = read(fd, buf, sizeof(buf));
+	close(fd);
+	return n > 0 ? 0 : -1;
+}
+
+/*
  * Load xhugepaged with the module parameters @params, unloading it first
  * if it is loaded. The module is $XHP_KO, else, as selftests/lib.sh
  * chooses, the build for the running kernel, else kmod/'s. 0, or -1 when
- * rmmod or insmod failed.
+ * rmmod or insmod failed. Like khugepaged, it scans from the load on; the
+ * event hooks (events/) arm just after, and this waits for them.
  */
 static inline int xhp_load_module(const char *params)
 {
@@ -299,7 +319,7 @@ static inline int xhp_load_module(const char *params)
 	if (!access(XHP_DIR, F_OK) && system("rmmod xhugepaged"))
 		return -1;
 	snprintf(cmd, sizeof(cmd), "insmod %s %s", ko, params);
-	return system(cmd) ? -1 : 0;
+	return system(cmd) ? -1 : xhp_events_wait_armed();
 }
 
 /*
