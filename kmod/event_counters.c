@@ -258,6 +258,8 @@ static ssize_t reset_store(struct kobject *kobj, struct kobj_attribute *ka,
 
 	if (kstrtouint(buf, 10, &v) || v != 1)
 		return -EINVAL;
+	/* Zeroed once the hooks are in, so that nothing after is missed. */
+	xhp_probes_events_wait_armed();
 	xhp_events_reset();
 	return count;
 }

@@ -69,5 +69,6 @@ void xhp_events_sysfs_exit(void);
 /* probes.c: (un)register every observability hook at once. */
 int xhp_probes_set_events(bool on);
 bool xhp_probes_events_on(void);
+void xhp_probes_events_wait_armed(void);
 
 #endif /* _XHP_EVENTS_H */

@@ -292,18 +292,19 @@ static void xhp_events_remove(void)
 		unregister_kretprobes(krps, n);
 }
 
-
 /*
  * The event hooks are armed here, after init has returned: each costs an
  * ftrace update (tens of ms, more beside busy processes), and neither the
- * scanner nor the load needs them. Readers and writers of events/enabled
- * and hooks/ wait for this first (xhp_events_wait_armed()).
+ * scanner nor the load needs them. Readers and writers of events/ and
+ * hooks/ wait for this first (xhp_probes_events_wait_armed()).
  */
 static void xhp_events_arm_fn(struct work_struct *work)
 {
-	unsigned int live = 0, total = 0;
+	unsigned int live = 0, total = 0, ms;
+	const char *via;
 	struct xhp_probe *p;
 	u64 t0 = ktime_get_ns();
+	bool stopped;
 
 	mutex_lock(&xhp_events_lock);
 	xhp_events_install(true);
@@ -313,16 +314,20 @@ static void xhp_events_arm_fn(struct work_struct *work)
 		total++;
 		live += p->live;
 	}
+	via = xhp_events_via();
+	stopped = READ_ONCE(xhp_events_closing);
 	mutex_unlock(&xhp_events_lock);
-	if (!READ_ONCE(xhp_events_closing))
+	ms = div_u64(ktime_get_ns() - t0, NSEC_PER_MSEC);
+	if (stopped)
+		pr_info("event hooks: arming stopped by unload, %u of %u live in %u ms\n",
+			live, total, ms);
+	else
 		pr_info("event hooks: %u of %u live by %s in %u ms\n", live,
-			total, xhp_events_via(),
-			(unsigned int)div_u64(ktime_get_ns() - t0,
-					      NSEC_PER_MSEC));
+			total, via, ms);
 }
 static DECLARE_WORK(xhp_events_arm_work, xhp_events_arm_fn);
 
-static void xhp_events_wait_armed(void)
+void xhp_probes_events_wait_armed(void)
 {
 	flush_work(&xhp_events_arm_work);
 }
@@ -368,7 +373,8 @@ void xhp_probes_remove_scanner_hooks(struct xhp_probes_timing *t)
 	u64 t0 = ktime_get_ns();
 
 	for_each_xhp_probe(p) {
-		if (!p->live || p->kind == XHP_EVENT)
+		/* The event hooks' state is the workers' (kind first). */
+		if (p->kind == XHP_EVENT || !p->live)
 			continue;
 		if (p->kind == XHP_KPROBE)
 			kps[nkp++] = &p->kp;
@@ -444,7 +450,7 @@ int xhp_probes_install(struct xhp_probes_load_timing *t)
 /* For events/enabled: what the load asked for, once it is in place. */
 bool xhp_probes_events_on(void)
 {
-	xhp_events_wait_armed();
+	xhp_probes_events_wait_armed();
 	return READ_ONCE(xhp_events_on);
 }
 
@@ -457,9 +463,9 @@ int xhp_probes_set_events(bool on)
 {
 	int err = 0;
 
-	xhp_events_wait_armed();
+	xhp_probes_events_wait_armed();
 	mutex_lock(&xhp_events_lock);
-	if (xhp_events_closing) {
+	if (READ_ONCE(xhp_events_closing)) {
 		err = -ENODEV;
 		goto out;
 	}
@@ -492,7 +498,7 @@ static ssize_t xhp_hook_show(struct kobject *kobj, struct kobj_attribute *ka,
 	ssize_t len;
 
 	/* Event hooks change state under the lock (events/enabled). */
-	xhp_events_wait_armed();
+	xhp_probes_events_wait_armed();
 	mutex_lock(&xhp_events_lock);
 	if (p->live)
 		len = sysfs_emit(buf, "live %s %s %s\n", p->symbol,

@@ -267,6 +267,7 @@ collapse_rounds() {
 		insmod "$XHP_KO" enabled=never "${params[@]}" \
 			pages_to_scan=$PAGES scan_sleep_millisecs=$SLEEP \
 			max_ptes_none=511 scan_order=fifo
+		xhp_events_armed	# $tot counts from here
 		n0=$(cat $XK/pages_collapsed)
 		thread_pid xhugepaged pid
 		thread_runtime_ns "$pid" c0

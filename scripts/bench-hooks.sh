@@ -28,6 +28,8 @@ guest() {
 	for r in $(seq "$rounds"); do
 		base=$("$bench" "$iterations")
 		insmod "$ko" enabled=never
+		# The event hooks arm after the load; this read waits for them.
+		cat /sys/kernel/mm/xhugepaged/events/enabled > /dev/null
 		hooked=$("$bench" "$iterations")
 		# Only the scanner's registry hooks: what events/enabled=0 leaves.
 		echo 0 > /sys/kernel/mm/xhugepaged/events/enabled

@@ -291,6 +291,8 @@ static inline int xhp_events_wait_armed(void)
 		return -1;
 	}
 	n = read(fd, buf, sizeof(buf));
+	if (n <= 0)
+		perror(XHP_DIR "/events/enabled");
 	close(fd);
 	return n > 0 ? 0 : -1;
 }
