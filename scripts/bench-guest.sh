@@ -17,9 +17,9 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 . selftests/lib.sh
 B=scripts/bench/thpbench
-BIN=build/bench-bin	# xhp_churn, xhp_modcycle (scripts/bench/Makefile)
+BIN=build/bench-bin	# xhp_churn, xhp_modcycle, xhp_load (scripts/bench/Makefile)
 # Run by hand without make bench, a missing build would only give empty rows.
-for f in "$XHP_KO" $B $BIN/xhp_churn $BIN/xhp_modcycle; do
+for f in "$XHP_KO" $B $BIN/xhp_churn $BIN/xhp_modcycle $BIN/xhp_load; do
 	[ -e "$f" ] || { echo "bench-guest: $f is missing: run make bench (or make module and make -C scripts/bench)" >&2; exit 2; }
 done
 smoke=0
@@ -91,11 +91,13 @@ xhp_order_window() {
 	case $1 in *backoff-on | *hot-backoff) window=5000 ;; esac
 	echo $order $window
 }
-# xhp_insmod CONTENDER MAX_PTES_NONE SLEEP_MS: load xhugepaged with its knobs.
+# xhp_insmod CONTENDER MAX_PTES_NONE SLEEP_MS: load xhugepaged with its knobs,
+# with one finit_module() call (xhp_load: the clock of the hot set runs,
+# and insmod(8)'s own start-up under TCG is not the module's).
 xhp_insmod() {
 	local order window
 	read -r order window < <(xhp_order_window "$1")
-	insmod "$XHP_KO" enabled=madvise pages_to_scan=$PAGES \
+	$BIN/xhp_load "$XHP_KO" enabled=madvise pages_to_scan=$PAGES \
 		scan_sleep_millisecs=$3 max_ptes_none=$2 scan_order=$order
 	echo $window >$XK/backoff_window_millisecs
 }
