@@ -244,13 +244,13 @@ void xhp_registry_copy_views(struct xhp_view_snap *s);
 struct xhp_probes_load_timing {
 	u64 sites_ns;		/* finding the entry hooks' ftrace sites */
 	u64 entry_ns;		/* the entry kprobes and tracepoints */
-	u64 events_ns;		/* the event hooks (kretprobes) */
+	u64 events_ns;		/* the event hooks */
 };
 int xhp_probes_install(struct xhp_probes_load_timing *t);
 struct xhp_probes_timing {
 	u64 entry_ns;		/* kprobes and tracepoints, one batch */
 	u64 events_ns;		/* the event hooks, alongside */
-	const char *events_via;	/* "kretprobe" or "none" */
+	const char *events_via;	/* "fprobe", "kretprobe" or "none" */
 };
 void xhp_probes_remove(struct xhp_probes_timing *t);
 /* The same in three steps, for the module's exit to interleave. */

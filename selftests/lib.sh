@@ -24,6 +24,14 @@ check() { local name=$1; shift; if "$@"; then ok "$name"; else not_ok "$name"; f
 ktap_end() { echo "1..$_n"; [ "$_fails" -eq 0 ]; }
 
 xhp_loaded() { [ -d /sys/module/xhugepaged ]; }
+# xhp_have_fprobe: the running kernel has an fprobe the event hooks can be
+# (6.12 and 6.13 with CONFIG_FPROBE: XHP_HAVE_FPROBE in kmod/compat.h).
+xhp_have_fprobe() {
+	case $(uname -r) in
+	6.12.* | 6.13.*) grep -q '^CONFIG_FPROBE=y' "/boot/config-$(uname -r)" ;;
+	*) return 1 ;;
+	esac
+}
 xhp_unload_quiet() { xhp_loaded && rmmod xhugepaged 2>/dev/null; xhp_loaded && sleep 1 && rmmod xhugepaged 2>/dev/null; true; }
 
 # Keep the kernel's own khugepaged from collapsing anything, while page faults

@@ -99,7 +99,8 @@ for bad in enabled=maybe enabled= pages_to_scan=0 pages_to_scan=abc \
 	pages_to_scan=12abc pages_to_scan=-1 pages_to_scan=18446744073709551616 \
 	max_ptes_none=512 max_ptes_swap=512 max_ptes_shared=512 \
 	scan_sleep_millisecs=4294967296 scan_order=cold \
-	assume_missing=no_such_symbol; do
+	assume_missing=no_such_symbol event_hooks=kprobe event_hooks= \
+	$(xhp_have_fprobe || echo event_hooks=fprobe); do
 	param=${bad%%=*}
 	dmesg -C
 	if insmod "$XHP_KO" "$bad" 2>/dev/null; then
