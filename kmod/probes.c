@@ -362,19 +362,23 @@ static void xhp_events_install_fprobe(void)
 {
 	unsigned long ips[ARRAY_SIZE(xhp_probes)];
 	struct xhp_probe *p;
-	int n = 0, err;
+	int n = 0, wanted = 0, err;
 
 	if (xhp_events_mode != XHP_EVENTS_FPROBE || xhp_events_fprobe_live)
 		return;
 	for_each_xhp_probe(p) {
 		if (p->kind != XHP_EVENT || p->err || p->live)
 			continue;
+		wanted++;
 		p->ip = xhp_ftrace_site(p->symbol);
 		if (!p->ip)
 			continue;
 		ips[n++] = p->ip;
 		p->via = XHP_VIA_FPROBE;	/* before the first hit */
 	}
+	if (n < wanted)
+		pr_info("event hooks: %d of %d without a known ftrace site; those are kretprobes\n",
+			wanted - n, wanted);
 	if (!n)
 		return;
 	memset(&xhp_events_fprobe, 0, sizeof(xhp_events_fprobe));

@@ -124,14 +124,25 @@ rmmod xhugepaged
 # ftrace_location() the entry hooks' ftrace sites are unknown, so they go
 # on the functions themselves, ftrace-based.
 dmesg -C
+# The event hooks' fprobe needs those sites too: they fall back to
+# kretprobes, saying so.
 if insmod "$XHP_KO" assume_missing=ftrace_location; then
 	via=$(awk '{ print $1 "/" $4 }' "$X/hooks/mm_enter")
+	ev_via=$(awk '{ print $1 "/" $4 }' "$X/hooks/split_folio")
 	rmmod xhugepaged
 	if ! dmesg | grep -q 'xhugepaged: optional kernel symbol ftrace_location not found'; then
 		not_ok "missing_optional_symbol_logged_load_goes_on # no log line"
 	else
 		check "missing_optional_symbol_logged_load_goes_on # mm_enter $via" \
 			test "$via" = live/ftrace-kprobe
+	fi
+	if ! xhp_have_fprobe; then
+		skip "no_ftrace_sites_event_hooks_are_kretprobes" "no fprobe on this kernel"
+	elif ! dmesg | grep -q 'xhugepaged: event hooks: 8 of 8 without a known ftrace site'; then
+		not_ok "no_ftrace_sites_event_hooks_are_kretprobes # no log line"
+	else
+		check "no_ftrace_sites_event_hooks_are_kretprobes # split_folio $ev_via" \
+			test "$ev_via" = live/kretprobe
 	fi
 else
 	not_ok "missing_optional_symbol_logged_load_goes_on # insmod failed"
