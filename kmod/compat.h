@@ -117,6 +117,19 @@ static inline bool xhp_current_is_kcompactd(void)
 #define XHP_HAVE_SHRINK_UNDERUSED 0
 #endif
 
+/*
+ * fprobe with pt_regs handlers and per-call entry data, as in 6.12 (6.14
+ * moved its handlers to ftrace_regs; 6.1's have no entry data). Elsewhere
+ * the event hooks can only be kretprobes (probes.c, event_hooks=).
+ */
+#if defined(CONFIG_FPROBE) && \
+	LINUX_VERSION_CODE >= KERNEL_VERSION(6, 12, 0) && \
+	LINUX_VERSION_CODE < KERNEL_VERSION(6, 14, 0)
+#define XHP_HAVE_FPROBE 1
+#else
+#define XHP_HAVE_FPROBE 0
+#endif
+
 /* The exit hook's target: exit_mmap() on every supported kernel. */
 #define XHP_EXIT_MMAP_SYMBOL "exit_mmap"
 

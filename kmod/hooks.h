@@ -61,7 +61,12 @@ void xhp_hook_scan_file_result(void *data, struct mm_struct *mm,
 			       unsigned long pfn, struct file *file,
 			       int present, int swap, int result);
 
-/* events.c: the kernel's own split and collapse paths, all kretprobes */
+/*
+ * events.c: the kernel's own split and collapse paths. Each event has an
+ * entry handler (nonzero: not this call, no return handler) and a return
+ * handler, installed by probes.c as kretprobes or as members of one fprobe;
+ * they use only ri->data, this call's struct xhp_event_call.
+ */
 struct xhp_event_call {
 	u64 t0;				/* entry time, ktime_get_ns() */
 	struct mm_struct *mm;

@@ -10,12 +10,14 @@
  * costs a walk of all of ftrace's records and a code patch, so
  *  - the scanner's entry hooks are breakpoint kprobes just past the
  *    function's ftrace site (removal: one byte and one IPI each);
- *  - the observability hooks (events.c) are kretprobes, which need the
- *    ftrace site; a worker arms them after init has returned, so the
- *    load does not wait for their code patches, and another takes them
- *    off alongside the rest of the exit.
- *    (One fprobe for all of them would be one patch, but cost collapses
- *    5-8 ms per PMD more under TCG; Documentation/reliability.rst.)
+ *  - the observability hooks (events.c) need the ftrace site: on 6.12 they
+ *    are one fprobe for all of them (one ftrace update to put on, one to
+ *    take off), elsewhere or with event_hooks=kretprobe one kretprobe each
+ *    (one update each way, each). A worker arms them after init has
+ *    returned, so the load does not wait for their code patches, and
+ *    another takes them off alongside the rest of the exit. Their hits
+ *    cost the same either way (both return through rethook;
+ *    Documentation/reliability.rst).
  * The observability hooks can also be turned off and on at run time
  * through events/enabled; the scanner's own hooks stay put.
  */
@@ -24,6 +26,8 @@
 #include <linux/kernel.h>
 #include <linux/module.h>
 #include <linux/kprobes.h>
+#include <linux/fprobe.h>
+#include <linux/moduleparam.h>
 #include <linux/tracepoint.h>
 #include <linux/slab.h>
 #include <linux/string.h>
@@ -45,6 +49,7 @@ enum xhp_probe_via {
 	XHP_VIA_KPROBE,		/* breakpoint */
 	XHP_VIA_FTRACE_KPROBE,	/* kprobe on the ftrace site */
 	XHP_VIA_KRETPROBE,
+	XHP_VIA_FPROBE,		/* member of the event hooks' one fprobe */
 	XHP_VIA_TRACEPOINT,
 };
 
@@ -53,6 +58,7 @@ static const char * const xhp_via_names[] = {
 	[XHP_VIA_KPROBE] = "kprobe",
 	[XHP_VIA_FTRACE_KPROBE] = "ftrace-kprobe",
 	[XHP_VIA_KRETPROBE] = "kretprobe",
+	[XHP_VIA_FPROBE] = "fprobe",
 	[XHP_VIA_TRACEPOINT] = "tracepoint",
 };
 
@@ -68,7 +74,7 @@ struct xhp_probe {
 	struct kprobe kp;
 	struct kretprobe krp;
 	struct tracepoint *tp;
-	unsigned long ip;		/* a kprobe's function's ftrace site */
+	unsigned long ip;		/* its function's ftrace site, if found */
 	enum xhp_probe_via via;
 	bool live;
 	int err;			/* at load; nonzero: never retried */
@@ -229,6 +235,204 @@ static u64 xhp_events_off_ns;
 static const char *xhp_events_off_via = "none";
 
 /*
+ * event_hooks=: how the event hooks are installed. A kretprobe each costs
+ * one ftrace update (a walk of every ftrace record and a code patch) to
+ * put on and one to take off; one fprobe for all of them, one update each
+ * way plus RCU-tasks grace periods on removal (its ftrace_ops is dynamic).
+ * fprobe is the default where the kernel has one we can use (compat.h).
+ */
+enum xhp_events_mode { XHP_EVENTS_KRETPROBE, XHP_EVENTS_FPROBE };
+static const char * const xhp_events_mode_names[] = {
+	[XHP_EVENTS_KRETPROBE] = "kretprobe",
+	[XHP_EVENTS_FPROBE] = "fprobe",
+};
+static unsigned int xhp_events_mode = XHP_HAVE_FPROBE ? XHP_EVENTS_FPROBE :
+							  XHP_EVENTS_KRETPROBE;
+
+static int xhp_param_set_event_hooks(const char *val,
+				     const struct kernel_param *kp)
+{
+	int mode = sysfs_match_string(xhp_events_mode_names, val);
+
+	if (mode < 0) {
+		pr_err("event_hooks=%s: expected fprobe or kretprobe\n", val);
+		return -EINVAL;
+	}
+	if (mode == XHP_EVENTS_FPROBE && !XHP_HAVE_FPROBE) {
+		pr_err("event_hooks=fprobe: not on this kernel (needs CONFIG_FPROBE, 6.12 or 6.13)\n");
+		return -EINVAL;
+	}
+	xhp_events_mode = mode;
+	return 0;
+}
+
+static int xhp_param_get_event_hooks(char *buf, const struct kernel_param *kp)
+{
+	return sysfs_emit(buf, "%s\n", xhp_events_mode_names[xhp_events_mode]);
+}
+
+static const struct kernel_param_ops xhp_event_hooks_ops = {
+	.set = xhp_param_set_event_hooks,
+	.get = xhp_param_get_event_hooks,
+};
+module_param_cb(event_hooks, &xhp_event_hooks_ops, NULL, 0444);
+MODULE_PARM_DESC(event_hooks,
+		 "How the observability hooks are installed: fprobe (6.12, one ftrace update for all) or kretprobe (one each)");
+
+#if XHP_HAVE_FPROBE
+static struct fprobe xhp_events_fprobe;
+static bool xhp_events_fprobe_live;
+
+/*
+ * The handlers take a kretprobe_instance and use only its data; here that
+ * is the fprobe's per-call entry data, laid out as one.
+ */
+#define XHP_FPROBE_DATA_SIZE \
+	(offsetof(struct kretprobe_instance, data) + sizeof(struct xhp_event_call))
+
+static struct xhp_probe *xhp_fprobe_member(unsigned long ip)
+{
+	struct xhp_probe *p;
+
+	for_each_xhp_probe(p)
+		if (p->kind == XHP_EVENT && p->via == XHP_VIA_FPROBE &&
+		    p->ip == ip)
+			return p;
+	return NULL;
+}
+
+/*
+ * Runs the table's event handler h, by a direct call: the module makes no
+ * call through a pointer (scripts/check-indirect-calls.sh), so every
+ * handler in the table must be named here.
+ */
+static int xhp_fprobe_call(kretprobe_handler_t h,
+			   struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	if (h == xhp_hook_timed_entry)
+		return xhp_hook_timed_entry(ri, regs);
+	if (h == xhp_hook_split_pmd_entry)
+		return xhp_hook_split_pmd_entry(ri, regs);
+	if (h == xhp_hook_split_pmd_ret)
+		return xhp_hook_split_pmd_ret(ri, regs);
+	if (h == xhp_hook_split_folio_entry)
+		return xhp_hook_split_folio_entry(ri, regs);
+	if (h == xhp_hook_split_folio_ret)
+		return xhp_hook_split_folio_ret(ri, regs);
+	if (h == xhp_hook_deferred_scan_entry)
+		return xhp_hook_deferred_scan_entry(ri, regs);
+	if (h == xhp_hook_deferred_scan_ret)
+		return xhp_hook_deferred_scan_ret(ri, regs);
+	if (h == xhp_hook_collapse_entry)
+		return xhp_hook_collapse_entry(ri, regs);
+	if (h == xhp_hook_collapse_ret)
+		return xhp_hook_collapse_ret(ri, regs);
+	if (h == xhp_hook_collapse_file_ret)
+		return xhp_hook_collapse_file_ret(ri, regs);
+	if (h == xhp_hook_madvise_collapse_entry)
+		return xhp_hook_madvise_collapse_entry(ri, regs);
+	if (h == xhp_hook_madvise_collapse_ret)
+		return xhp_hook_madvise_collapse_ret(ri, regs);
+	if (h == xhp_hook_huge_fault_ret)
+		return xhp_hook_huge_fault_ret(ri, regs);
+	if (h == xhp_hook_zap_pmd_ret)
+		return xhp_hook_zap_pmd_ret(ri, regs);
+	WARN_ONCE(1, "event handler %ps missing from %s()\n", h, __func__);
+	return 1;	/* an entry handler's "not this call" */
+}
+
+static int xhp_fprobe_entry(struct fprobe *fp, unsigned long ip,
+			    unsigned long ret_ip, struct pt_regs *regs,
+			    void *data)
+{
+	struct xhp_probe *p = xhp_fprobe_member(ip);
+
+	/* Nonzero: no exit handler for this call (as for a kretprobe). */
+	return p ? xhp_fprobe_call(p->entry, data, regs) : 1;
+}
+
+static void xhp_fprobe_exit(struct fprobe *fp, unsigned long ip,
+			    unsigned long ret_ip, struct pt_regs *regs,
+			    void *data)
+{
+	struct xhp_probe *p = xhp_fprobe_member(ip);
+
+	if (p)
+		xhp_fprobe_call(p->ret, data, regs);
+}
+
+/*
+ * Every event hook to install whose function has an ftrace site goes into
+ * one fprobe, registered once. If that fails, they are left to the
+ * kretprobes (with a log line).
+ */
+static void xhp_events_install_fprobe(void)
+{
+	unsigned long ips[ARRAY_SIZE(xhp_probes)];
+	struct xhp_probe *p;
+	int n = 0, wanted = 0, err;
+
+	if (xhp_events_mode != XHP_EVENTS_FPROBE || xhp_events_fprobe_live)
+		return;
+	for_each_xhp_probe(p) {
+		if (p->kind != XHP_EVENT || p->err || p->live)
+			continue;
+		wanted++;
+		p->ip = xhp_ftrace_site(p->symbol);
+		if (!p->ip)
+			continue;
+		ips[n++] = p->ip;
+		p->via = XHP_VIA_FPROBE;	/* before the first hit */
+	}
+	if (n < wanted)
+		pr_info("event hooks: %d of %d without a known ftrace site; those are kretprobes\n",
+			wanted - n, wanted);
+	if (!n)
+		return;
+	memset(&xhp_events_fprobe, 0, sizeof(xhp_events_fprobe));
+	xhp_events_fprobe.entry_handler = xhp_fprobe_entry;
+	xhp_events_fprobe.exit_handler = xhp_fprobe_exit;
+	xhp_events_fprobe.entry_data_size = XHP_FPROBE_DATA_SIZE;
+	xhp_events_fprobe.nr_maxactive = n * XHP_EVENT_MAXACTIVE;
+	err = register_fprobe_ips(&xhp_events_fprobe, ips, n);
+	if (err)
+		pr_info("event hooks: fprobe refused (%d); using kretprobes\n",
+			err);
+	for_each_xhp_probe(p) {
+		if (p->kind != XHP_EVENT || p->via != XHP_VIA_FPROBE)
+			continue;
+		if (err)
+			p->via = XHP_VIA_NONE;
+		else
+			p->live = true;
+	}
+	xhp_events_fprobe_live = !err;
+}
+
+/*
+ * unregister_fprobe() fails only if ftrace has shut itself down after an
+ * internal error; the fprobe then stays registered as far as we know, and
+ * is never reused (nor is the module's memory safe to free: hence the
+ * warning).
+ */
+static void xhp_events_remove_fprobe(void)
+{
+	if (xhp_events_fprobe_live &&
+	    !WARN_ONCE(unregister_fprobe(&xhp_events_fprobe),
+		       "cannot unregister the event hooks' fprobe"))
+		xhp_events_fprobe_live = false;
+}
+#else
+static void xhp_events_install_fprobe(void)
+{
+}
+
+static void xhp_events_remove_fprobe(void)
+{
+}
+#endif
+
+/*
  * Install every event hook that is not live and did not fail at load.
  * At load, one that cannot be installed is recorded as missing; later
  * (events/enabled), returns -EIO if one that was there did not come back.
@@ -238,6 +442,7 @@ static int xhp_events_install(bool at_load)
 	struct xhp_probe *p;
 	int err = 0;
 
+	xhp_events_install_fprobe();
 	for_each_xhp_probe(p) {
 		int e;
 
@@ -280,6 +485,7 @@ static void xhp_events_remove(void)
 	struct xhp_probe *p;
 	int n = 0;
 
+	xhp_events_remove_fprobe();
 	for_each_xhp_probe(p) {
 		if (p->kind != XHP_EVENT || !p->live)
 			continue;

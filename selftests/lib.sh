@@ -27,6 +27,14 @@ xhp_loaded() { [ -d /sys/module/xhugepaged ]; }
 # The event hooks (events/) arm in a worker after insmod; reading
 # events/enabled returns once they are in.
 xhp_events_armed() { cat "$X/events/enabled" >/dev/null; }
+# xhp_have_fprobe: the running kernel has an fprobe the event hooks can be
+# (6.12 and 6.13 with CONFIG_FPROBE: XHP_HAVE_FPROBE in kmod/compat.h).
+xhp_have_fprobe() {
+	case $(uname -r) in
+	6.12.* | 6.13.*) grep -q '^CONFIG_FPROBE=y' "/boot/config-$(uname -r)" ;;
+	*) return 1 ;;
+	esac
+}
 xhp_unload_quiet() { xhp_loaded && rmmod xhugepaged 2>/dev/null; xhp_loaded && sleep 1 && rmmod xhugepaged 2>/dev/null; true; }
 
 # Keep the kernel's own khugepaged from collapsing anything, while page faults

@@ -95,11 +95,17 @@ check "load_unload_load_three_times" test $rc -eq 0
 # --- unload while the event hooks are still arming: the worker stops at
 # its next hook and the unload takes off what it armed; the next load
 # arms them all again
-# (xhp_modcycle --unarmed: each unload microseconds after the load).
+# (xhp_modcycle --unarmed: each unload microseconds after the load). As
+# kretprobes, one code patch each, so that there is a next hook to stop
+# at; the default (one fprobe on 6.12: one patch for all) is unloaded
+# that way too, and must just come off cleanly.
 rc=0
-dmesg -C
 insmod "$XHP_KO" || rc=1
 selftests/bin/xhp_modcycle --unarmed "$XHP_KO" 3 0 >/dev/null || rc=1
+rmmod xhugepaged || rc=1
+dmesg -C
+insmod "$XHP_KO" event_hooks=kretprobe || rc=1
+selftests/bin/xhp_modcycle --unarmed "$XHP_KO" 3 0 event_hooks=kretprobe >/dev/null || rc=1
 rmmod xhugepaged || rc=1
 [ ! -e "$X" ] || rc=1
 # Arming cut short: fewer of them live than a whole arming gave above.
@@ -131,7 +137,8 @@ for bad in enabled=maybe enabled= pages_to_scan=0 pages_to_scan=abc \
 	pages_to_scan=12abc pages_to_scan=-1 pages_to_scan=18446744073709551616 \
 	max_ptes_none=512 max_ptes_swap=512 max_ptes_shared=512 \
 	scan_sleep_millisecs=4294967296 scan_order=cold \
-	assume_missing=no_such_symbol; do
+	assume_missing=no_such_symbol event_hooks=kprobe event_hooks= \
+	$(xhp_have_fprobe || echo event_hooks=fprobe); do
 	param=${bad%%=*}
 	dmesg -C
 	if insmod "$XHP_KO" "$bad" 2>/dev/null; then
@@ -155,14 +162,25 @@ rmmod xhugepaged
 # ftrace_location() the entry hooks' ftrace sites are unknown, so they go
 # on the functions themselves, ftrace-based.
 dmesg -C
+# The event hooks' fprobe needs those sites too: they fall back to
+# kretprobes, saying so.
 if insmod "$XHP_KO" assume_missing=ftrace_location; then
 	via=$(awk '{ print $1 "/" $4 }' "$X/hooks/mm_enter")
+	ev_via=$(awk '{ print $1 "/" $4 }' "$X/hooks/split_folio")
 	rmmod xhugepaged
 	if ! dmesg | grep -q 'xhugepaged: optional kernel symbol ftrace_location not found'; then
 		not_ok "missing_optional_symbol_logged_load_goes_on # no log line"
 	else
 		check "missing_optional_symbol_logged_load_goes_on # mm_enter $via" \
 			test "$via" = live/ftrace-kprobe
+	fi
+	if ! xhp_have_fprobe; then
+		skip "no_ftrace_sites_event_hooks_are_kretprobes" "no fprobe on this kernel"
+	elif ! dmesg | grep -q 'xhugepaged: event hooks: 8 of 8 without a known ftrace site'; then
+		not_ok "no_ftrace_sites_event_hooks_are_kretprobes # no log line"
+	else
+		check "no_ftrace_sites_event_hooks_are_kretprobes # split_folio $ev_via" \
+			test "$ev_via" = live/kretprobe
 	fi
 else
 	not_ok "missing_optional_symbol_logged_load_goes_on # insmod failed"
