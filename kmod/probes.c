@@ -366,13 +366,16 @@ static void xhp_fprobe_exit(struct fprobe *fp, unsigned long ip,
  * one fprobe, registered once. If that fails, they are left to the
  * kretprobes (with a log line).
  */
-static void xhp_events_install_fprobe(void)
+static void xhp_events_install_fprobe(bool at_load)
 {
 	unsigned long ips[ARRAY_SIZE(xhp_probes)];
 	struct xhp_probe *p;
 	int n = 0, wanted = 0, err;
 
 	if (xhp_events_mode != XHP_EVENTS_FPROBE || xhp_events_fprobe_live)
+		return;
+	/* Unloading: not worth an update to put on and another to take off. */
+	if (READ_ONCE(xhp_events_closing))
 		return;
 	for_each_xhp_probe(p) {
 		if (p->kind != XHP_EVENT || p->err || p->live)
@@ -384,8 +387,8 @@ static void xhp_events_install_fprobe(void)
 		ips[n++] = p->ip;
 		p->via = XHP_VIA_FPROBE;	/* before the first hit */
 	}
-	if (n < wanted)
-		pr_info("event hooks: %d of %d without a known ftrace site; those are kretprobes\n",
+	if (n < wanted && at_load)
+		pr_info("event hooks: %d of %d without a known ftrace site; those go to kretprobes\n",
 			wanted - n, wanted);
 	if (!n)
 		return;
@@ -423,7 +426,7 @@ static void xhp_events_remove_fprobe(void)
 		xhp_events_fprobe_live = false;
 }
 #else
-static void xhp_events_install_fprobe(void)
+static void xhp_events_install_fprobe(bool at_load)
 {
 }
 
@@ -442,7 +445,7 @@ static int xhp_events_install(bool at_load)
 	struct xhp_probe *p;
 	int err = 0;
 
-	xhp_events_install_fprobe();
+	xhp_events_install_fprobe(at_load);
 	for_each_xhp_probe(p) {
 		int e;
 
@@ -467,15 +470,24 @@ static int xhp_events_install(bool at_load)
 	return err;
 }
 
-/* How the live event hooks are installed, for the unload line. */
+/*
+ * How the live event hooks are installed, for the log lines: one way, or
+ * "fprobe+kretprobe" when some fell back (hooks/ says which).
+ */
 static const char *xhp_events_via(void)
 {
+	bool fprobe = false, kretprobe = false;
 	struct xhp_probe *p;
 
-	for_each_xhp_probe(p)
-		if (p->kind == XHP_EVENT && p->live)
-			return xhp_via_names[p->via];
-	return "none";
+	for_each_xhp_probe(p) {
+		if (p->kind != XHP_EVENT || !p->live)
+			continue;
+		fprobe |= p->via == XHP_VIA_FPROBE;
+		kretprobe |= p->via == XHP_VIA_KRETPROBE;
+	}
+	if (fprobe && kretprobe)
+		return "fprobe+kretprobe";
+	return fprobe ? "fprobe" : kretprobe ? "kretprobe" : "none";
 }
 
 /* Every live event hook off; returns when none of their handlers runs. */
@@ -521,7 +533,11 @@ static void xhp_events_arm_fn(struct work_struct *work)
 		live += p->live;
 	}
 	via = xhp_events_via();
-	stopped = READ_ONCE(xhp_events_closing);
+	/* Stopped: an unload came and left some it could have armed off. */
+	stopped = false;
+	for_each_xhp_probe(p)
+		stopped |= p->kind == XHP_EVENT && !p->err && !p->live;
+	stopped &= READ_ONCE(xhp_events_closing);
 	mutex_unlock(&xhp_events_lock);
 	ms = div_u64(ktime_get_ns() - t0, NSEC_PER_MSEC);
 	if (stopped)
