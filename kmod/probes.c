@@ -518,7 +518,7 @@ static void xhp_events_remove(void)
  */
 static void xhp_events_arm_fn(struct work_struct *work)
 {
-	unsigned int live = 0, total = 0, ms;
+	unsigned int live = 0, total = 0, armable = 0, ms;
 	const char *via;
 	struct xhp_probe *p;
 	u64 t0 = ktime_get_ns();
@@ -531,13 +531,11 @@ static void xhp_events_arm_fn(struct work_struct *work)
 			continue;
 		total++;
 		live += p->live;
+		armable += !p->err;
 	}
 	via = xhp_events_via();
 	/* Stopped: an unload came and left some it could have armed off. */
-	stopped = false;
-	for_each_xhp_probe(p)
-		stopped |= p->kind == XHP_EVENT && !p->err && !p->live;
-	stopped &= READ_ONCE(xhp_events_closing);
+	stopped = READ_ONCE(xhp_events_closing) && live < armable;
 	mutex_unlock(&xhp_events_lock);
 	ms = div_u64(ktime_get_ns() - t0, NSEC_PER_MSEC);
 	if (stopped)

@@ -249,7 +249,7 @@ int xhp_probes_install(struct xhp_probes_load_timing *t);
 struct xhp_probes_timing {
 	u64 entry_ns;		/* kprobes and tracepoints, one batch */
 	u64 events_ns;		/* the event hooks, alongside */
-	const char *events_via;	/* "fprobe", "kretprobe" or "none" */
+	const char *events_via;	/* fprobe, kretprobe, fprobe+kretprobe, none */
 };
 void xhp_probes_remove(struct xhp_probes_timing *t);
 /* The same in three steps, for the module's exit to interleave. */
