@@ -26,7 +26,7 @@ int main(int argc, char **argv)
 {
 	long worst_rm = 0, worst_ins = 0, t0, ms, rm_ms, armed_ms, v;
 	unsigned long collapsed = 0;
-	char params[1024] = "";
+	char params[1024];
 	int cycles, gap_ms, i, done = 0, fd;
 	bool armed = true;
 
@@ -41,11 +41,9 @@ int main(int argc, char **argv)
 	}
 	cycles = atoi(argv[2]);
 	gap_ms = atoi(argv[3]);
-	for (i = 4; i < argc; i++) {
-		if (strlen(params) + strlen(argv[i]) + 2 > sizeof(params))
-			return 2;
-		strcat(params, argv[i]);
-		strcat(params, " ");
+	if (xhp_join_params(params, sizeof(params), argv + 4, argc - 4)) {
+		fprintf(stderr, "xhp_modcycle: parameters too long\n");
+		return 2;
 	}
 	for (i = 0; i < cycles; i++) {
 		usleep(gap_ms * 1000);

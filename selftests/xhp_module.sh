@@ -40,6 +40,12 @@ rmmod_timed() {
 	return $rc
 }
 
+# How many event hooks hooks/ shows live (they are the optional ones
+# installed as kretprobes or through the fprobe).
+event_hooks_live() {
+	grep -l ' optional kretprobe$\| optional fprobe$' "$X"/hooks/* 2>/dev/null | wc -l
+}
+
 # --- load creates, unload removes
 dmesg -C
 insmod "$XHP_KO"
@@ -61,7 +67,7 @@ fi
 # Then the worker's line says how many are live, as hooks/ does.
 line=$(dmesg | grep 'xhugepaged: event hooks: ' | tail -n1)
 echo "# ${line#*] }"
-live=$(grep -l ' optional kretprobe$\| optional fprobe$' "$X"/hooks/* 2>/dev/null | wc -l)
+live=$(event_hooks_live)
 if [[ $line =~ event\ hooks:\ ([0-9]+)\ of\ ([0-9]+)\ live\ by\ [a-z]+\ in\ [0-9]+\ ms$ ]]; then
 	check "event_hooks_armed_after_load # $live live in hooks/" \
 		test "${BASH_REMATCH[1]}" -eq "$live" -a "${BASH_REMATCH[2]}" -ge "$live" -a "$live" -gt 0
@@ -112,7 +118,7 @@ rmmod xhugepaged || rc=1
 stopped=$(dmesg | sed -n 's/.*xhugepaged: event hooks: arming stopped by unload, \([0-9]*\) of [0-9]* live.*/\1/p' |
 	awk -v all="$live" '$1 < all { n++ } END { print n + 0 }')
 insmod "$XHP_KO" || rc=1
-n=$(grep -l ' optional kretprobe$\| optional fprobe$' "$X"/hooks/* | wc -l)
+n=$(event_hooks_live)
 rmmod xhugepaged || rc=1
 check "rmmod_while_event_hooks_arm # $stopped of 4 stopped short, then $n live" \
 	test $rc -eq 0 -a "$stopped" -ge 1 -a "$n" -eq "$live"

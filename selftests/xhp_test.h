@@ -298,6 +298,28 @@ static inline int xhp_events_wait_armed(void)
 }
 
 /*
+ * Module parameters for finit_module(): @n words joined by spaces into
+ * @buf of @size bytes. 0, or -1 if they do not fit.
+ */
+static inline int xhp_join_params(char *buf, size_t size, char **words,
+				  int n)
+{
+	size_t len = 0;
+	int i;
+
+	buf[0] = '\0';
+	for (i = 0; i < n; i++) {
+		int w = snprintf(buf + len, size - len, "%s%s", len ? " " : "",
+				 words[i]);
+
+		if (w < 0 || (size_t)w >= size - len)
+			return -1;
+		len += w;
+	}
+	return 0;
+}
+
+/*
  * Load xhugepaged with the module parameters @params, unloading it first
  * if it is loaded. The module is $XHP_KO, else, as selftests/lib.sh
  * chooses, the build for the running kernel, else kmod/'s. 0, or -1 when

@@ -14,25 +14,20 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "xhp_test.h"
+
 int main(int argc, char **argv)
 {
-	char params[1024] = "";
-	size_t len = 0;
-	int fd, i;
+	char params[1024];
+	int fd;
 
 	if (argc < 2) {
 		fprintf(stderr, "usage: xhp_load KO [PARAM...]\n");
 		return 2;
 	}
-	for (i = 2; i < argc; i++) {
-		int n = snprintf(params + len, sizeof(params) - len, "%s%s",
-				 len ? " " : "", argv[i]);
-
-		if (n < 0 || (size_t)n >= sizeof(params) - len) {
-			fprintf(stderr, "xhp_load: parameters too long\n");
-			return 2;
-		}
-		len += n;
+	if (xhp_join_params(params, sizeof(params), argv + 2, argc - 2)) {
+		fprintf(stderr, "xhp_load: parameters too long\n");
+		return 2;
 	}
 	fd = open(argv[1], O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
